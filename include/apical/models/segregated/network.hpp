@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// The segregated-dendrites network (Guerguiev et al. 2017): weights, simulation state, the time step of spec
+// section 2.4, the two-phase training example of section 6.5, the weight updates of section 6 and the test
+// procedure of section 4.4.
+//
+// Basal drive. The basal potential B = W s + b with s = sum_d kappa(d) S(t - d + 1) is computed by linearity as
+// B = sum_d kappa(d) (W S(t - d + 1)) + b: each step adds one new per-delay drive vector W S(t) (built from the
+// presynaptic spikes only) to a ring of K vectors, and the ring is rebuilt from the stored spike history after
+// every weight update, so the result is exactly the same as recomputing all K products every step.
+//
+// Spikes. Each neuron's spikes come from its own counter-based random stream. Input unit j fires as a Poisson
+// process of rate lambda_max * pixel_j, restarted at every example (exact, by memorylessness). Hidden and output
+// neurons fire as a Poisson process of rate lambda_max thinned by lambda(t) / lambda_max in every step, so the
+// count in a step is Poisson(lambda(t) dt) exactly, as in the paper, while random numbers are drawn only for the
+// about lambda_max candidates per ms instead of for every neuron in every step.
+
+#include "apical/core/rng.hpp"
+#include "apical/models/segregated/params.hpp"
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace apical::segregated {
+
+/// Weights of one non-input layer m. W is stored column by column ("presynaptic-major"): W(i, j), the weight
+/// from presynaptic unit j to neuron i, is W[j * n_post + i], so one presynaptic spike adds one contiguous column.
+struct LayerWeights {
+  int n_post = 0;
+  int n_pre = 0;
+  std::vector<double> W;       ///< n_pre x n_post, column-major view of the (n_post x n_pre) matrix
+  std::vector<double> b;       ///< n_post biases
+  std::vector<double> Y;       ///< hidden layers: n_post x n_output feedback weights, row-major; empty for output
+  std::vector<double> c;       ///< hidden layers: feedback bias (zeros unless Params::feedback_bias)
+  std::vector<std::uint8_t> Y_mask;  ///< hidden layers with sparse feedback: 1 = kept entry; empty otherwise
+
+  double w(int i, int j) const { return W[static_cast<std::size_t>(j) * n_post + i]; }
+  double& w(int i, int j) { return W[static_cast<std::size_t>(j) * n_post + i]; }
+};
+
+struct Weights {
+  std::vector<LayerWeights> layers;  ///< non-input layers, 0 = first hidden, last = output
+
+  /// Section 8 initialisation (A.2, A.3 and the switches), from the seed's "init.*" streams.
+  static Weights initialise(const Params& p, std::uint64_t seed);
+  /// Symmetric feedback: Y^m = (W^{m+1})^T Y^{m+1} (Y^{M-1} = I), plus N(0, noise_sd) noise, then the sparse mask.
+  void resync_feedback(const Params& p, Stream* noise);
+};
+
+/// Spike counts of one step, as (unit, count) pairs in ascending unit order.
+struct SpikeSlot {
+  std::vector<std::uint32_t> unit;
+  std::vector<std::uint16_t> count;
+  void clear() {
+    unit.clear();
+    count.clear();
+  }
+  std::size_t size() const { return unit.size(); }
+};
+
+/// The last K steps of a population's spikes. slot(1) is the current step, slot(K) the oldest kept.
+class SpikeHistory {
+ public:
+  explicit SpikeHistory(int k = 10) : slots_(static_cast<std::size_t>(k)) {}
+  SpikeSlot& push();  ///< starts a new step (drops the oldest) and returns its empty slot
+  const SpikeSlot& slot(int d) const {
+    const auto k = static_cast<int>(slots_.size());
+    return slots_[static_cast<std::size_t>(((head_ - (d - 1)) % k + k) % k)];
+  }
+  int depth() const { return static_cast<int>(slots_.size()); }
+  void clear();
+
+ private:
+  std::vector<SpikeSlot> slots_;
+  int head_ = 0;
+};
+
+/// Poisson spike generators of one population, one random stream per unit (see the file comment).
+class PoissonUnits {
+ public:
+  /// Creates n unit streams (seed, name, a, b, (population << 32) | unit).
+  void open(std::uint64_t seed, const std::string& name, std::uint64_t a, std::uint64_t b, std::uint64_t population,
+            int n);
+  /// Inputs: constant rates for the coming steps (spikes/ms); draws fresh waiting times.
+  void start_constant(std::span<const double> rate);
+  /// Inputs: one step at the rates given to start_constant.
+  void step_constant(SpikeSlot& out);
+  /// Neurons: one step with rates rate[i] <= bound; a Poisson(bound) candidate process thinned by rate / bound.
+  void step_thinned(std::span<const double> rate, double bound, SpikeSlot& out);
+
+  /// Checkpoint state: stream positions and waiting times (ms to the next event, from the start of the step).
+  std::vector<std::uint64_t> positions() const;
+  const std::vector<double>& waits() const { return wait_; }
+  void restore(std::span<const std::uint64_t> positions, std::span<const double> waits);
+
+ private:
+  std::vector<Stream> stream_;
+  std::vector<double> wait_;
+  std::vector<double> const_rate_;
+  std::vector<std::uint32_t> active_;  ///< units with a non-zero constant rate
+  double thinned_bound_ = 0;           ///< bound of the candidate process (0 until first use)
+};
+
+/// Dynamic state of one population of the network (the input or a non-input layer).
+struct PopulationState {
+  SpikeHistory spikes;
+  PoissonUnits generator;
+  std::vector<double> trace_L, trace_s;  ///< exact kernel: sum_d exp(-d / tau) S(t - d + 1)
+  std::uint64_t spike_total = 0;         ///< spikes emitted since the counter was last cleared (guard rails)
+};
+
+/// Dynamic state of one non-input layer.
+struct LayerState {
+  std::vector<double> basal;   ///< B (hidden) or V (output)
+  std::vector<double> apical;  ///< A (hidden only)
+  std::vector<double> soma;    ///< C (hidden) or U (output)
+  std::vector<double> rate;    ///< lambda = lambda_max sigma(soma)
+  std::vector<std::vector<double>> drive;  ///< ring of K per-delay drive vectors W S(t - d + 1)
+  int drive_head = 0;
+};
+
+/// Time averages over one phase's averaging window (spec 4.3), per non-input layer.
+struct LayerAverages {
+  std::vector<double> soma;     ///< C-bar or U-bar
+  std::vector<double> apical;   ///< A-bar (hidden)
+  std::vector<double> rate;     ///< lambda-bar
+  std::vector<double> psp_pre;  ///< s-bar of the presynaptic population
+  std::vector<double> plateau;  ///< alpha = sigma(A-bar) (hidden)
+};
+
+/// Complete simulation state: everything that evolves in time, apart from the weights.
+struct SimState {
+  PopulationState input;
+  std::vector<PopulationState> pop;  ///< non-input layers
+  std::vector<LayerState> layer;
+  std::vector<double> psp_out;       ///< output-layer PSP after the previous step (apical feedback source)
+  std::vector<double> rate_out;      ///< output-layer rates after the previous step (rate feedback source)
+  std::vector<double> input_rate;    ///< lambda_max * pixel of the current image
+
+  SimState() = default;
+  SimState(const Params& p);
+  /// Zeroes voltages, rates, spike histories, drives and traces (spec 2.4: before each test image). Keeps the
+  /// random streams.
+  void reset();
+};
+
+/// Per-example schedule: phase lengths and, for stochastic plateaus, each hidden neuron's plateau offset.
+struct ExampleSchedule {
+  int forward_steps = 50;
+  int target_steps = 50;
+  std::vector<std::vector<int>> forward_offset;  ///< [hidden layer][neuron] steps before phase end; empty = synchronous
+  std::vector<std::vector<int>> target_offset;
+  int offset_window = 20;  ///< steps of apical average used by a stochastic plateau
+};
+
+/// What one training example produced (for metrics and analyses).
+struct ExampleOutcome {
+  int predicted = -1;     ///< argmax of U-bar in the forward phase (training error, as the code records it)
+  double loss = 0;        ///< output loss: mean over units of (lambda-bar^t - lambda_max sigma(U-bar^f))^2
+};
+
+/// Optional detail of one training example for the analyses (Fig 5, 7).
+struct ExampleTrace {
+  std::vector<LayerAverages> forward, target;
+  std::vector<std::vector<double>> error;        ///< E^m used in the update of each layer
+  std::vector<std::vector<double>> error_bp;     ///< backprop error (W^{m+1})^T E^{m+1} k_B lambda_max sigma' per hidden layer
+};
+
+class Network {
+ public:
+  Network(Params params, Weights weights, std::uint64_t seed);
+
+  const Params& params() const { return params_; }
+  const Derived& derived() const { return derived_; }
+  const Weights& weights() const { return weights_; }
+  Weights& weights() { return weights_; }
+  SimState& state() { return state_; }
+  const SimState& state() const { return state_; }
+
+  /// One training example: forward phase, target phase, plateaus, weight updates (section 6.5). The state
+  /// carries over from the previous example. `noise` feeds the symmetric-feedback noise (may be null otherwise).
+  ExampleOutcome train_example(std::span<const double> pixels, int label, const ExampleSchedule& schedule,
+                               Stream* noise = nullptr, ExampleTrace* trace = nullptr);
+
+  /// Classifies one image with the test procedure (section 4.4) in the given state, which is reset first.
+  /// The state's generators must have been opened for this image (open_test_generators).
+  int classify(std::span<const double> pixels, SimState& state, std::vector<double>* mean_output = nullptr) const;
+  /// Opens a state's spike generators for test image `image` of test pass (stream name, pass).
+  void open_test_generators(SimState& state, const std::string& stream, std::uint64_t pass,
+                            std::uint64_t image) const;
+
+  /// Rebuilds every drive ring from the spike histories (after weights changed outside train_example).
+  void rebuild_drives(SimState& state) const;
+
+  /// Draws an example's schedule from the seed's "phase" and "plateau" streams for (epoch, position).
+  ExampleSchedule draw_schedule(std::uint64_t epoch, std::uint64_t position) const;
+
+  /// Shows an image: sets the input rates lambda_max * pixel and restarts the input spike processes.
+  void present(SimState& s, std::span<const double> pixels) const;
+  /// Runs one phase of `steps` steps without learning and returns its window averages and plateaus. `teach`
+  /// turns on the output layer's teaching conductances for class `label`. `offsets` (stochastic plateaus): per
+  /// hidden layer and neuron, the steps before the phase end at which its plateau is taken.
+  void run_phase(SimState& s, int steps, int label, bool teach, std::vector<LayerAverages>& avg,
+                 const std::vector<std::vector<int>>* offsets = nullptr, int offset_window = 20) const;
+
+ private:
+  void step_spiking(SimState& s, int label, bool teach) const;
+  void step_rate(SimState& s, int label, bool teach) const;
+  void population_psp(const PopulationState& pop, std::span<double> out) const;
+  void layer_drive(SimState& s, int m, const PopulationState& pre, std::span<double> out) const;
+  void update_weights(const std::vector<LayerAverages>& fwd, const std::vector<LayerAverages>& tgt,
+                      ExampleTrace* trace);
+
+  Params params_;
+  Derived derived_;
+  Weights weights_;
+  std::uint64_t seed_;
+  SimState state_;
+};
+
+/// The logistic function.
+inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+
+}  // namespace apical::segregated
