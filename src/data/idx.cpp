@@ -96,7 +96,11 @@ class ByteSource {
   [[noreturn]] void gz_failure() {
     int errnum = Z_OK;
     const char* msg = gzerror(gz_, &errnum);
-    const std::string detail = (errnum == Z_ERRNO) ? std::string(std::strerror(errno)) : std::string(msg);
+    std::string detail = (errnum == Z_ERRNO) ? std::string(std::strerror(errno)) : std::string(msg);
+    // zlib prefixes its messages with the path it was given; the path is already at the start of ours.
+    if (const std::string prefix = path_.string() + ": "; detail.starts_with(prefix)) {
+      detail.erase(0, prefix.size());
+    }
     fail("{}: corrupt or incomplete gzip stream ({}); delete the file and download it again", path_.string(),
          detail);
   }
@@ -110,13 +114,20 @@ class ByteSource {
 
 std::string type_name(std::uint8_t type) {
   switch (type) {
-    case 0x08: return "unsigned byte";
-    case 0x09: return "signed byte";
-    case 0x0B: return "16-bit integer";
-    case 0x0C: return "32-bit integer";
-    case 0x0D: return "32-bit float";
-    case 0x0E: return "64-bit float";
-    default: return "";
+    case 0x08:
+      return "unsigned byte";
+    case 0x09:
+      return "signed byte";
+    case 0x0B:
+      return "16-bit integer";
+    case 0x0C:
+      return "32-bit integer";
+    case 0x0D:
+      return "32-bit float";
+    case 0x0E:
+      return "64-bit float";
+    default:
+      return "";
   }
 }
 
@@ -139,26 +150,30 @@ IdxArray read_idx(const std::filesystem::path& path) {
   std::array<std::uint8_t, 4> magic{};
   const std::size_t got_magic = src.read(magic.data(), magic.size());
   if (got_magic < magic.size()) {
-    fail("{}: too short for an IDX file: holds {} bytes{}, but an IDX file starts with the 4 magic bytes "
-         "0x00 0x00 0x08 <number of dimensions>",
-         p, got_magic, where);
+    fail(
+        "{}: too short for an IDX file: holds {} bytes{}, but an IDX file starts with the 4 magic bytes "
+        "0x00 0x00 0x08 <number of dimensions>",
+        p, got_magic, where);
   }
   if (magic[0] != 0 || magic[1] != 0) {
-    fail("{}: not an IDX file: the magic number starts with 0x{:02x} 0x{:02x}, expected 0x00 0x00 (then the type "
-         "byte 0x08 and the number of dimensions)",
-         p, magic[0], magic[1]);
+    fail(
+        "{}: not an IDX file: the magic number starts with 0x{:02x} 0x{:02x}, expected 0x00 0x00 (then the type "
+        "byte 0x08 and the number of dimensions)",
+        p, magic[0], magic[1]);
   }
   if (magic[2] != kUnsignedByteType) {
     const std::string name = type_name(magic[2]);
     if (name.empty()) {
-      fail("{}: invalid IDX type byte 0x{:02x}; valid IDX types are 0x08 (unsigned byte), 0x09 (signed byte), "
-           "0x0B (16-bit int), 0x0C (32-bit int), 0x0D (32-bit float), 0x0E (64-bit float), and apical reads "
-           "only 0x08 (unsigned byte)",
-           p, magic[2]);
+      fail(
+          "{}: invalid IDX type byte 0x{:02x}; valid IDX types are 0x08 (unsigned byte), 0x09 (signed byte), "
+          "0x0B (16-bit int), 0x0C (32-bit int), 0x0D (32-bit float), 0x0E (64-bit float), and apical reads "
+          "only 0x08 (unsigned byte)",
+          p, magic[2]);
     }
-    fail("{}: unsupported IDX type byte 0x{:02x} ({}); apical reads only type 0x08 (unsigned byte), as used by "
-         "MNIST and Fashion-MNIST",
-         p, magic[2], name);
+    fail(
+        "{}: unsupported IDX type byte 0x{:02x} ({}); apical reads only type 0x08 (unsigned byte), as used by "
+        "MNIST and Fashion-MNIST",
+        p, magic[2], name);
   }
   const unsigned ndims = magic[3];
   if (ndims == 0 || ndims > kIdxMaxDims) {
@@ -193,13 +208,15 @@ IdxArray read_idx(const std::filesystem::path& path) {
   const std::uint64_t expected = header_bytes + payload;
   const auto length_error = [&](std::uint64_t actual) {
     if (actual < expected) {
-      fail("{}: truncated: the header declares {} unsigned bytes ({} bytes including the {}-byte header) but the "
-           "file holds {} bytes{}",
-           p, dims_text(out.dims), expected, header_bytes, actual, where);
+      fail(
+          "{}: truncated: the header declares {} unsigned bytes ({} bytes including the {}-byte header) but the "
+          "file holds {} bytes{}",
+          p, dims_text(out.dims), expected, header_bytes, actual, where);
     }
-    fail("{}: {} unexpected trailing bytes: the header declares {} unsigned bytes ({} bytes including the {}-byte "
-         "header) but the file holds {} bytes{}",
-         p, actual - expected, dims_text(out.dims), expected, header_bytes, actual, where);
+    fail(
+        "{}: {} unexpected trailing bytes: the header declares {} unsigned bytes ({} bytes including the {}-byte "
+        "header) but the file holds {} bytes{}",
+        p, actual - expected, dims_text(out.dims), expected, header_bytes, actual, where);
   };
 
   if (!src.compressed()) {

@@ -28,9 +28,12 @@ const std::array<std::uint32_t, 64>& sine_table() {
 }
 
 // Per-round left-rotation amounts; each round cycles through its four values.
-constexpr std::array<std::array<unsigned, 4>, 4> kShift = {{{7, 12, 17, 22}, {5, 9, 14, 20}, {4, 11, 16, 23}, {6, 10, 15, 21}}};
+constexpr std::array<std::array<unsigned, 4>, 4> kShift = {
+    {{7, 12, 17, 22}, {5, 9, 14, 20}, {4, 11, 16, 23}, {6, 10, 15, 21}}};
 
-constexpr std::uint32_t rotl(std::uint32_t x, unsigned s) { return (x << s) | (x >> (32U - s)); }
+constexpr std::uint32_t rotl(std::uint32_t x, unsigned s) {
+  return (x << s) | (x >> (32U - s));
+}
 
 std::uint32_t load_le32(const std::uint8_t* p) {
   return static_cast<std::uint32_t>(p[0]) | (static_cast<std::uint32_t>(p[1]) << 8) |
@@ -132,7 +135,9 @@ std::array<std::uint8_t, 16> Md5::digest() {
   return out;
 }
 
-std::string Md5::hex_digest() { return to_hex(digest()); }
+std::string Md5::hex_digest() {
+  return to_hex(digest());
+}
 
 std::string md5_hex(std::span<const std::uint8_t> bytes) {
   Md5 md5;
@@ -148,7 +153,8 @@ std::string md5_file_hex(const std::filesystem::path& path) {
   while (in) {
     in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
     const auto got = static_cast<std::size_t>(in.gcount());
-    if (got > 0) md5.update(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(chunk.data()), got));
+    if (got > 0)
+      md5.update(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>(chunk.data()), got));
   }
   if (in.bad()) fail("{}: read error while computing its MD5", path.string());
   return md5.hex_digest();

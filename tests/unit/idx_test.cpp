@@ -18,7 +18,8 @@ namespace {
 using ::testing::HasSubstr;
 
 /// The bytes of an IDX file: magic 0 0 type ndims, big-endian dims, values.
-std::string idx_bytes(std::uint8_t type, const std::vector<std::uint32_t>& dims, const std::vector<std::uint8_t>& values) {
+std::string idx_bytes(std::uint8_t type, const std::vector<std::uint32_t>& dims,
+                      const std::vector<std::uint8_t>& values) {
   std::string out = {'\0', '\0', static_cast<char>(type), static_cast<char>(dims.size())};
   for (std::uint32_t d : dims) {
     for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((d >> shift) & 0xFF));

@@ -14,8 +14,8 @@
 namespace apical::data {
 
 struct IdxArray {
-  std::vector<std::uint32_t> dims;    ///< e.g. {60000, 28, 28}
-  std::vector<std::uint8_t> values;   ///< product(dims) values, row-major
+  std::vector<std::uint32_t> dims;   ///< e.g. {60000, 28, 28}
+  std::vector<std::uint8_t> values;  ///< product(dims) values, row-major
 };
 
 /// Largest number of dimensions read_idx accepts (the datasets use 1 and 3).
