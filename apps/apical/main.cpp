@@ -1,7 +1,258 @@
 // SPDX-License-Identifier: Apache-2.0
-#include <cstdio>
+// The apical command-line program: parses, validates, calls the library and writes outputs. No science here.
+#include "apical/config/config.hpp"
+#include "apical/core/error.hpp"
+#include "apical/data/dataset.hpp"
+#include "apical/io/atomic_file.hpp"
+#include "apical/io/csv.hpp"
+#include "apical/io/run_dir.hpp"
+#include "apical/models/segregated/experiment.hpp"
+#include "apical/models/segregated/settings.hpp"
 
-int main() {
-  std::puts("apical: under construction");
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <numeric>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace apical;
+namespace fs = std::filesystem;
+
+void on_signal(int /*sig*/) { segregated::stop_requested.store(true); }
+
+void install_signal_handlers() {
+  std::signal(SIGINT, on_signal);
+  std::signal(SIGTERM, on_signal);
+}
+
+std::optional<fs::path> optional_path(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  return fs::path(s);
+}
+
+/// Checks the model family before loading with its schema (only one family exists so far).
+void check_model_type(const fs::path& file, const std::vector<std::string>& overrides) {
+  const auto type = config::peek(file, overrides, "model.type");
+  if (type && *type != "segregated") {
+    fail("{}: model.type = '{}' is not available; valid choices: segregated", file.string(), *type);
+  }
+}
+
+data::DataSplit load_data(const segregated::ExperimentSettings& st, const std::string& data_dir) {
+  return data::load_dataset(data::parse_dataset_kind(st.dataset), optional_path(data_dir));
+}
+
+void print_summary(const segregated::TrainSummary& s) {
+  if (!s.metrics.empty()) {
+    const auto& last = s.metrics.back();
+    fmt::print("epoch {}: test error {:.2f} %", last.epoch, last.test_error);
+    if (std::isfinite(last.train_error)) fmt::print(", training error {:.2f} %", last.train_error);
+    fmt::print("\n");
+  }
+  if (s.completed) {
+    fmt::print("results: {}\n", s.run_dir.string());
+  } else {
+    fmt::print("stopped after epoch {} with a checkpoint; continue with: apical resume {}\n", s.epochs_done,
+               s.run_dir.string());
+  }
+}
+
+/// Runs the trainer with meta.json bookkeeping: status completed / interrupted / failed.
+int run_training(const segregated::ExperimentSettings& st, const data::DataSplit& data, io::RunDir& run,
+                 nlohmann::json meta, bool quiet) {
+  install_signal_handlers();
+  try {
+    const segregated::TrainSummary s = segregated::train(st, data, run, !quiet);
+    io::finish_meta(meta, s.completed ? "completed" : "interrupted");
+    run.write_meta(meta);
+    print_summary(s);
+    return s.completed ? 0 : (segregated::stop_requested.load() ? 130 : 0);
+  } catch (const std::exception& e) {
+    io::finish_meta(meta, std::string("failed: ") + e.what());
+    run.write_meta(meta);
+    throw;
+  }
+}
+
+int cmd_train(const std::string& file, const std::vector<std::string>& overrides, const std::string& out,
+              bool overwrite, const std::string& data_dir, bool quiet, int argc, char** argv) {
+  check_model_type(file, overrides);
+  const config::Config cfg = config::Config::load(segregated::schema(), file, overrides);
+  const segregated::ExperimentSettings st = segregated::settings_from_config(cfg);
+  const data::DataSplit data = load_data(st, data_dir);  // before the run folder exists: bad data leaves nothing
+  io::RunDir run = io::RunDir::create(st.name, optional_path(out), overwrite);
+  run.write_text("config.yaml", cfg.to_yaml());
+  nlohmann::json meta = io::make_meta(st.seed, argc, argv);
+  meta["config_file"] = file;
+  meta["data"] = data.folder.string();
+  run.write_meta(meta);
+  if (!quiet) fmt::print(stderr, "run folder: {}\n", run.path().string());
+  return run_training(st, data, run, meta, quiet);
+}
+
+int cmd_resume(const std::string& dir, const std::vector<std::string>& overrides, const std::string& data_dir,
+               bool quiet) {
+  io::RunDir run = io::RunDir::open(dir);
+  if (!fs::exists(run.file("checkpoint.apical"))) {
+    fail("{}: no checkpoint.apical in this run folder, so there is nothing to resume (a run writes one every "
+         "training.checkpoint_every examples and at every epoch end)",
+         run.path().string());
+  }
+  // Only settings that do not change the simulated trajectory may be changed on resume.
+  static const std::set<std::string> allowed = {"training.epochs", "training.stop_after", "training.checkpoint_every",
+                                                "test.threads", "training.save_epoch_weights"};
+  std::vector<std::string> all = {"training.stop_after=0"};
+  for (const auto& o : overrides) {
+    const std::string key = o.substr(0, o.find('='));
+    if (allowed.count(key) == 0) {
+      fail("--set {}: {} cannot be changed when resuming (it would change the simulation); resumable settings: "
+           "training.epochs, training.stop_after, training.checkpoint_every, training.save_epoch_weights, "
+           "test.threads",
+           o, key);
+    }
+    all.push_back(o);
+  }
+  const config::Config cfg = config::Config::load(segregated::schema(), run.file("config.yaml"), all);
+  const segregated::ExperimentSettings st = segregated::settings_from_config(cfg);
+  const data::DataSplit data = load_data(st, data_dir);
+  nlohmann::json meta = run.read_meta();
+  meta["resumed"].push_back(io::make_meta(st.seed, 0, nullptr).value("start_time", ""));
+  meta["status"] = "running";
+  run.write_text("config.yaml", cfg.to_yaml());
+  run.write_meta(meta);
+  return run_training(st, data, run, meta, quiet);
+}
+
+int cmd_test(const std::string& dir, int repeats, const std::string& which, std::int64_t examples,
+             const std::string& data_dir, int threads) {
+  io::RunDir run = io::RunDir::open(dir);
+  const config::Config cfg = config::Config::load(segregated::schema(), run.file("config.yaml"));
+  segregated::ExperimentSettings st = segregated::settings_from_config(cfg);
+  const fs::path folder = run.file(fs::path("weights") / which);
+  if (!fs::is_directory(folder)) {
+    fail("{}: no such weights folder; valid: initial, final, epoch_N for a finished epoch N", folder.string());
+  }
+  const data::DataSplit data = load_data(st, data_dir);
+  const segregated::Network net(st.params, segregated::load_weights(folder, st.params), st.seed);
+  const std::int64_t n = examples > 0 ? examples : st.test_examples;
+  io::CsvTable table({"repeat", "test_error_pct"});
+  std::vector<double> errors;
+  for (int r = 1; r <= repeats; ++r) {
+    const auto res = segregated::test_network(net, data.test, n, "spikes.repeat", static_cast<std::uint64_t>(r),
+                                              threads > 0 ? threads : st.threads);
+    errors.push_back(res.error_percent());
+    table.add_row({io::CsvValue(static_cast<double>(r)), io::CsvValue(res.error_percent())});
+    fmt::print("repeat {:>2}: test error {:.2f} % ({} of {} images)\n", r, res.error_percent(), res.errors,
+               res.examples);
+  }
+  const double mean = std::accumulate(errors.begin(), errors.end(), 0.0) / static_cast<double>(errors.size());
+  double var = 0;
+  for (double e : errors) var += (e - mean) * (e - mean);
+  const double sd = errors.size() > 1 ? std::sqrt(var / static_cast<double>(errors.size() - 1)) : 0.0;
+  const auto [lo, hi] = std::minmax_element(errors.begin(), errors.end());
+  fmt::print("{} repeats of weights/{}: mean {:.3f} %, SD {:.3f}, min {:.2f} %, max {:.2f} %\n", repeats, which, mean,
+             sd, *lo, *hi);
+  const std::string csv = fmt::format("tests/repeats_{}.csv", which);
+  run.write_text(csv, table.str());
+  fmt::print("written: {}\n", run.file(csv).string());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"apical: biologically plausible deep learning with dendritic neurons"};
+  app.set_version_flag("--version", std::string("apical ") + APICAL_VERSION);
+  app.require_subcommand(1);
+
+  std::string config_file, run_dir, out, data_dir, which = "final", dataset_name;
+  std::vector<std::string> overrides;
+  bool overwrite = false, quiet = false;
+  int repeats = 1, threads = 0;
+  std::int64_t examples = 0;
+
+  auto* train = app.add_subcommand("train", "train a network from a YAML experiment config");
+  train->add_option("config", config_file, "experiment config (YAML)")->required();
+  train->add_option("--set", overrides, "override a config key: --set training.epochs=1 (repeatable)");
+  train->add_option("--out", out, "run folder (default: runs/<name>-<timestamp>)");
+  train->add_flag("--overwrite", overwrite, "replace an existing run folder given with --out");
+  train->add_option("--data", data_dir, "folder with the data sets (searched first)");
+  train->add_flag("--quiet", quiet, "no progress output");
+
+  auto* resume = app.add_subcommand("resume", "continue a stopped run exactly where its checkpoint left it");
+  resume->add_option("run", run_dir, "run folder")->required();
+  resume->add_option("--set", overrides, "change training.epochs, training.stop_after, ... (not the model)");
+  resume->add_option("--data", data_dir, "folder with the data sets (searched first)");
+  resume->add_flag("--quiet", quiet, "no progress output");
+
+  auto* test = app.add_subcommand("test", "test a run's weights on the test set, optionally repeatedly");
+  test->add_option("run", run_dir, "run folder")->required();
+  test->add_option("--repeats", repeats, "repeated tests (the paper used 20)")->check(CLI::Range(1, 1000));
+  test->add_option("--weights", which, "weights to test: final, initial or epoch_N");
+  test->add_option("--examples", examples, "test images (default: the run's test.examples)")->check(CLI::NonNegativeNumber);
+  test->add_option("--threads", threads, "threads (default: the run's test.threads)")->check(CLI::NonNegativeNumber);
+  test->add_option("--data", data_dir, "folder with the data sets (searched first)");
+
+  auto* config = app.add_subcommand("config", "show resolved configs and document every option");
+  config->require_subcommand(1);
+  auto* show = config->add_subcommand("show", "print the fully resolved config");
+  show->add_option("config", config_file, "experiment config (YAML)")->required();
+  show->add_option("--set", overrides, "override a config key (repeatable)");
+  auto* docs = config->add_subcommand("docs", "print every option with its type, default, unit and doc");
+
+  auto* data = app.add_subcommand("data", "find, check and fetch data sets");
+  data->require_subcommand(1);
+  auto* check = data->add_subcommand("check", "print where each data set was found, with checksums");
+  check->add_option("--data", data_dir, "folder with the data sets (searched first)");
+  auto* fetch = data->add_subcommand("fetch", "download a data set from its public mirrors (needs internet)");
+  fetch->add_option("dataset", dataset_name, "mnist or fashion-mnist")->required();
+  fetch->add_option("--data", data_dir, "destination base folder (default: ./data)");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  try {
+    if (*train) return cmd_train(config_file, overrides, out, overwrite, data_dir, quiet, argc, argv);
+    if (*resume) return cmd_resume(run_dir, overrides, data_dir, quiet);
+    if (*test) return cmd_test(run_dir, repeats, which, examples, data_dir, threads);
+    if (*show) {
+      check_model_type(config_file, overrides);
+      fmt::print("{}", config::Config::load(segregated::schema(), config_file, overrides).to_yaml());
+      return 0;
+    }
+    if (*docs) {
+      fmt::print("{}", segregated::schema().docs());
+      return 0;
+    }
+    if (*check) {
+      fmt::print("{}", data::data_check_report(optional_path(data_dir)));
+      return 0;
+    }
+    if (*fetch) {
+      const auto kind = data::parse_dataset_kind(dataset_name);
+      const fs::path base = data_dir.empty() ? fs::path("data") : fs::path(data_dir);
+      data::fetch_dataset(kind, base);
+      fmt::print("{} is in {}\n", dataset_name, (base / std::string(data::dataset_name(kind))).string());
+      return 0;
+    }
+  } catch (const Error& e) {
+    fmt::print(stderr, "apical: error: {}\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    fmt::print(stderr, "apical: internal error: {}\n", e.what());
+    return 3;
+  }
   return 0;
 }

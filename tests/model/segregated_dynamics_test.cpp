@@ -249,7 +249,7 @@ TEST(PoissonUnits, RestoreContinuesIdentically) {
     a.step_thinned(rate, 0.2, s1);
   }
   b.step_thinned(rate, 0.2, s2);  // initialise b's candidate process, then overwrite its state
-  b.restore(a.positions(), a.waits());
+  b.restore(a.positions(), a.waits(), a.thinned_bound());
   for (int t = 0; t < 30; ++t) {
     s1.clear();
     s2.clear();

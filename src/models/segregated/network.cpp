@@ -247,12 +247,14 @@ std::vector<std::uint64_t> PoissonUnits::positions() const {
   return pos;
 }
 
-void PoissonUnits::restore(std::span<const std::uint64_t> positions, std::span<const double> waits) {
+void PoissonUnits::restore(std::span<const std::uint64_t> positions, std::span<const double> waits,
+                           double thinned_bound) {
   if (positions.size() != stream_.size() || waits.size() != stream_.size()) {
     fail("checkpoint: spike generator state has {} streams, the network has {}", positions.size(), stream_.size());
   }
   for (std::size_t i = 0; i < stream_.size(); ++i) stream_[i].seek(positions[i]);
   wait_.assign(waits.begin(), waits.end());
+  thinned_bound_ = thinned_bound;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -438,14 +440,14 @@ void Network::layer_drive(SimState& s, int m, const PopulationState& pre, std::s
     const double n = slot.count[e];
     for (std::size_t i = 0; i < n_post; ++i) fresh[i] += col[i] * n;
   }
-  // B_i = sum_{d=1..K} kappa(d) (W S(t-d+1))_i + b_i, d ascending.
-  for (std::size_t i = 0; i < n_post; ++i) {
-    double acc = 0.0;
-    for (int d = 1; d <= k; ++d) {
-      acc += derived_.kappa[sz(d - 1)] * L.drive[sz(((L.drive_head - (d - 1)) % k + k) % k)][i];
-    }
-    out[i] = acc + w.b[i];
+  // B_i = sum_{d=1..K} kappa(d) (W S(t-d+1))_i + b_i, summed over d in ascending order for every i.
+  std::fill(out.begin(), out.end(), 0.0);
+  for (int d = 1; d <= k; ++d) {
+    const double kd = derived_.kappa[sz(d - 1)];
+    const double* drive = L.drive[sz(((L.drive_head - (d - 1)) % k + k) % k)].data();
+    for (std::size_t i = 0; i < n_post; ++i) out[i] += kd * drive[i];
   }
+  for (std::size_t i = 0; i < n_post; ++i) out[i] += w.b[i];
 }
 
 void Network::rebuild_drives(SimState& state) const {
@@ -743,6 +745,11 @@ ExampleOutcome Network::train_example(std::span<const double> pixels, int label,
     loss += diff * diff;
   }
   out.loss = loss / static_cast<double>(u_f.size());
+  out.mean_rate.resize(sz(n_layers));
+  for (int m = 0; m < n_layers; ++m) {
+    const auto& r = fwd[sz(m)].rate;
+    out.mean_rate[sz(m)] = std::accumulate(r.begin(), r.end(), 0.0) / static_cast<double>(r.size());
+  }
 
   update_weights(fwd, tgt, trace);
   rebuild_drives(state_);  // the drive rings must reflect the new weights (exactness of the event-driven drive)

@@ -96,7 +96,8 @@ class PoissonUnits {
   /// Checkpoint state: stream positions and waiting times (ms to the next event, from the start of the step).
   std::vector<std::uint64_t> positions() const;
   const std::vector<double>& waits() const { return wait_; }
-  void restore(std::span<const std::uint64_t> positions, std::span<const double> waits);
+  double thinned_bound() const { return thinned_bound_; }
+  void restore(std::span<const std::uint64_t> positions, std::span<const double> waits, double thinned_bound);
 
  private:
   std::vector<Stream> stream_;
@@ -162,6 +163,7 @@ struct ExampleSchedule {
 struct ExampleOutcome {
   int predicted = -1;     ///< argmax of U-bar in the forward phase (training error, as the code records it)
   double loss = 0;        ///< output loss: mean over units of (lambda-bar^t - lambda_max sigma(U-bar^f))^2
+  std::vector<double> mean_rate;  ///< per layer: mean over neurons of lambda-bar in the forward phase (guard rails)
 };
 
 /// Optional detail of one training example for the analyses (Fig 5, 7).

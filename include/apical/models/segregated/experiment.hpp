@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: Apache-2.0
+#pragma once
+
+// Training and testing experiments of the segregated-dendrites network: the epoch loop of spec 4.5 with
+// shuffling, an initial test, a full test after every epoch, optional quick tests, per-epoch metrics, weights
+// as .npy files, checkpoints from which a run resumes bit for bit, and guard rails.
+
+#include "apical/data/dataset.hpp"
+#include "apical/models/segregated/network.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace apical::io {
+class RunDir;
+}
+
+namespace apical::segregated {
+
+/// Everything an experiment needs besides the data: the model parameters and the run protocol.
+struct ExperimentSettings {
+  std::string name = "segregated";
+  std::uint64_t seed = 1;
+  Params params;
+  int epochs = 60;
+  std::int64_t examples_per_epoch = 60000;  ///< 0 or more than the training set = all
+  bool shuffle = true;
+  std::int64_t test_examples = 10000;       ///< test images per full test (the first N of the test set)
+  bool initial_test = true;                 ///< test before training (spec 4.5)
+  std::int64_t quick_test_every = 0;        ///< examples between quick tests; 0 = none
+  std::int64_t quick_test_examples = 100;   ///< random test images per quick test
+  int threads = 0;                          ///< test threads; 0 = all cores
+  bool reset_after_test = true;             ///< zero the training state after each test pass (as the code)
+  std::int64_t checkpoint_every = 10000;    ///< examples between checkpoints (and at every epoch end); 0 = epoch ends only
+  bool save_epoch_weights = true;           ///< weights/epoch_N/ after every epoch
+  std::int64_t stop_after = 0;              ///< stop (checkpointed, resumable) after this many examples; 0 = never
+  double silent_rate = 1e-3;                ///< guard rail: a layer whose mean rate stays below silent_rate * lambda_max
+  double saturated_rate = 0.99;             ///< ... or above saturated_rate * lambda_max for a whole epoch stops the run
+  std::string dataset = "mnist";
+};
+
+/// Per-epoch metrics (one row of metrics.csv). Epoch 0 is the initial test.
+struct EpochMetrics {
+  int epoch = 0;
+  double test_error = 0;        ///< % of test images misclassified
+  double train_error = 0;       ///< % of training examples misclassified in their forward phase (NaN for epoch 0)
+  double mean_loss = 0;         ///< mean output loss over the epoch's examples (NaN for epoch 0)
+  double wall_seconds = 0;      ///< wall time of the epoch (training and its test)
+  double examples_per_second = 0;
+};
+
+/// Result of a test pass.
+struct TestResult {
+  std::int64_t examples = 0;
+  std::int64_t errors = 0;
+  double error_percent() const { return examples == 0 ? 0.0 : 100.0 * static_cast<double>(errors) / static_cast<double>(examples); }
+  std::vector<int> predicted;
+};
+
+/// Tests a network on the first `count` images of `data` with test pass `pass` of stream `stream` (spike
+/// randomness depends on (seed, stream, pass, image) only, so the result is independent of `threads`).
+TestResult test_network(const Network& net, const data::Dataset& data, std::int64_t count, const std::string& stream,
+                        std::uint64_t pass, int threads, const std::vector<std::size_t>* indices = nullptr);
+
+/// Set from a signal handler (SIGINT/SIGTERM): the trainer finishes the current example, checkpoints and stops.
+extern std::atomic<bool> stop_requested;
+
+/// What a finished (or stopped) training run reports.
+struct TrainSummary {
+  bool completed = false;       ///< false when stopped early (stop_after or a signal); resumable
+  int epochs_done = 0;
+  std::vector<EpochMetrics> metrics;
+  std::filesystem::path run_dir;
+};
+
+/// Runs (or resumes) the training of a run folder that holds config.yaml and meta.json. `settings` must be the
+/// resolved settings of that config. If the folder holds a checkpoint, training continues from it exactly.
+TrainSummary train(const ExperimentSettings& settings, const data::DataSplit& data, io::RunDir& run,
+                   bool show_progress = true);
+
+/// Writes a network's weights as .npy files into `folder` (W_m, b_m, Y_m, c_m) inside the run folder.
+void save_weights(const io::RunDir& run, const std::filesystem::path& folder, const Weights& w);
+/// Loads weights saved by save_weights.
+Weights load_weights(const std::filesystem::path& folder, const Params& p);
+
+}  // namespace apical::segregated
