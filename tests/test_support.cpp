@@ -40,8 +40,9 @@ std::string shell_quote(const std::string& s) {
 }
 }  // namespace
 
-CommandResult run_cli(const std::vector<std::string>& args) {
-  std::string cmd = shell_quote(APICAL_CLI_PATH);
+CommandResult run_cli(const std::vector<std::string>& args, const std::filesystem::path& cwd) {
+  std::string cmd = cwd.empty() ? std::string() : "cd " + shell_quote(cwd.string()) + " && ";
+  cmd += shell_quote(APICAL_CLI_PATH);
   for (const auto& a : args) cmd += " " + shell_quote(a);
   cmd += " 2>&1 </dev/null";
   CommandResult result;

@@ -32,8 +32,8 @@ struct CommandResult {
   int exit_code = -1;
   std::string output;  ///< stdout and stderr together
 };
-/// Runs the apical program with the given arguments and captures its output.
-CommandResult run_cli(const std::vector<std::string>& args);
+/// Runs the apical program with the given arguments (in folder `cwd` if given) and captures its output.
+CommandResult run_cli(const std::vector<std::string>& args, const std::filesystem::path& cwd = {});
 
 /// Writes a file (tests only; not atomic).
 void write_text(const std::filesystem::path& path, const std::string& content);

@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: Apache-2.0
+// End-to-end tests of the apical program on the real MNIST files: run folders, weights, repeated tests,
+// interrupted and resumed runs, and the errors a user meets first.
+#include "apical/io/npy.hpp"
+#include "test_support.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+
+namespace apical {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string config_path(const std::string& rel) { return std::string(APICAL_SOURCE_DIR) + "/configs/" + rel; }
+
+std::vector<std::string> tiny(const fs::path& out) {
+  return {"train", config_path("quickstart.yaml"), "--data", test::shared_data_dir().string(), "--quiet",
+          "--set", "training.examples_per_epoch=150", "--set", "training.epochs=2", "--set", "test.examples=60",
+          "--set", "model.layers=[40,10]", "--out", out.string()};
+}
+
+std::vector<double> final_weights(const fs::path& run) {
+  std::vector<double> all;
+  for (const char* f : {"W_0.npy", "b_0.npy", "W_1.npy", "b_1.npy"}) {
+    const auto v = io::read_npy(run / "weights" / "final" / f).as<double>();
+    all.insert(all.end(), v.begin(), v.end());
+  }
+  return all;
+}
+
+TEST(Cli, TrainWritesACompleteRunFolder) {
+  test::TempDir tmp("cli-train");
+  const auto r = test::run_cli(tiny(tmp / "run"));
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("test error"), std::string::npos) << r.output;
+  for (const char* f : {"config.yaml", "meta.json", "metrics.csv", "metrics.json", "checkpoint.apical",
+                        "weights/initial/W_0.npy", "weights/epoch_1/W_1.npy", "weights/epoch_2/Y_0.npy",
+                        "weights/final/b_1.npy"}) {
+    EXPECT_TRUE(fs::exists(tmp / "run" / f)) << f;
+  }
+  const auto w0 = io::read_npy(tmp / "run" / "weights" / "final" / "W_0.npy");
+  EXPECT_EQ(w0.shape, (std::vector<std::size_t>{40, 784}));
+  const std::string meta = test::read_text(tmp / "run" / "meta.json");
+  for (const char* key : {"\"seed\"", "\"git_commit\"", "\"build_type\"", "\"compiler\"", "\"host\"",
+                          "\"command_line\"", "\"start_time\"", "\"end_time\"", "\"completed\""}) {
+    EXPECT_NE(meta.find(key), std::string::npos) << key << " missing in meta.json:\n" << meta;
+  }
+  const std::string metrics = test::read_text(tmp / "run" / "metrics.csv");
+  EXPECT_EQ(metrics.rfind("epoch,test_error_pct,train_error_pct,mean_loss,wall_s,examples_per_s\n", 0), 0U);
+  // Epochs 0 (initial test is off in quickstart), 1 and 2.
+  EXPECT_NE(metrics.find("\n2,"), std::string::npos) << metrics;
+  // The resolved config is complete and loads again.
+  const auto again = test::run_cli({"config", "show", (tmp / "run" / "config.yaml").string()});
+  EXPECT_EQ(again.exit_code, 0) << again.output;
+
+  const auto t = test::run_cli({"test", (tmp / "run").string(), "--repeats", "2", "--examples", "30", "--data",
+                                test::shared_data_dir().string()});
+  ASSERT_EQ(t.exit_code, 0) << t.output;
+  EXPECT_NE(t.output.find("2 repeats of weights/final: mean"), std::string::npos) << t.output;
+  EXPECT_TRUE(fs::exists(tmp / "run" / "tests" / "repeats_final.csv"));
+
+  // An existing run folder is never overwritten without --overwrite.
+  const auto again_train = test::run_cli(tiny(tmp / "run"));
+  EXPECT_NE(again_train.exit_code, 0);
+  EXPECT_NE(again_train.output.find("--overwrite"), std::string::npos) << again_train.output;
+}
+
+TEST(Cli, InterruptedAndResumedRunEqualsUninterruptedRun) {
+  test::TempDir tmp("cli-resume");
+  ASSERT_EQ(test::run_cli(tiny(tmp / "whole")).exit_code, 0);
+  auto args = tiny(tmp / "parts");
+  args.insert(args.end(), {"--set", "training.stop_after=200"});
+  const auto stopped = test::run_cli(args);
+  ASSERT_EQ(stopped.exit_code, 0) << stopped.output;
+  EXPECT_NE(stopped.output.find("apical resume"), std::string::npos) << stopped.output;
+  EXPECT_FALSE(fs::exists(tmp / "parts" / "weights" / "final"));
+  const auto resumed =
+      test::run_cli({"resume", (tmp / "parts").string(), "--quiet", "--data", test::shared_data_dir().string()});
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.output;
+  const auto a = final_weights(tmp / "whole"), b = final_weights(tmp / "parts");
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(double)), 0) << "resumed weights differ";
+  // Changing the model on resume is refused.
+  const auto bad = test::run_cli({"resume", (tmp / "parts").string(), "--set", "model.g_A=0.05"});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("model.g_A cannot be changed when resuming"), std::string::npos) << bad.output;
+}
+
+}  // namespace
+}  // namespace apical
