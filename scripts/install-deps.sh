@@ -16,9 +16,11 @@ packages=(
   libgtest-dev libgmock-dev   # tests
   libbenchmark-dev       # micro-benchmarks
   python3 python3-numpy  # tests load the .npy output with numpy.load
+  git                    # the commit recorded in every run's meta.json
 )
-if [[ "${APICAL_WITH_PLOTS:-1}" == "1" ]]; then
-  packages+=(python3-matplotlib)
+# Fashion-MNIST (30 MB) from Debian; APICAL_WITH_FASHION=0 skips it.
+if [[ "${APICAL_WITH_FASHION:-1}" == "1" ]]; then
+  packages+=(dataset-fashion-mnist)
 fi
 
 missing=()
