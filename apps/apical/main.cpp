@@ -125,7 +125,7 @@ int cmd_resume(const std::string& dir, const std::vector<std::string>& overrides
   const segregated::ExperimentSettings st = segregated::settings_from_config(cfg);
   const data::DataSplit data = load_data(st, data_dir);
   nlohmann::json meta = run.read_meta();
-  meta["resumed"].push_back(io::make_meta(st.seed, 0, nullptr).value("start_time", ""));
+  meta["resumed"].push_back(io::iso8601_utc_now());
   meta["status"] = "running";
   run.write_text("config.yaml", cfg.to_yaml());
   run.write_meta(meta);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Exact resume: a run stopped after k examples and resumed from its checkpoint must end with bit-for-bit the
 // same weights and metrics as an uninterrupted run. Synthetic data keeps this a fast test.
+#include "apical/core/error.hpp"
 #include "apical/io/npy.hpp"
 #include "apical/io/run_dir.hpp"
 #include "apical/models/segregated/experiment.hpp"
@@ -136,6 +137,36 @@ TEST(Resume, DifferentSeedGivesDifferentWeights) {
   const auto w0 = io::read_npy(r1.file("weights/initial/W_1.npy")).as<double>();
   const auto wf = io::read_npy(r1.file("weights/final/W_1.npy")).as<double>();
   EXPECT_NE(w0, wf);
+}
+
+TEST(GuardRails, SilentHiddenLayerStopsTheRunAtTheEndOfTheEpoch) {
+  const data::DataSplit data = synthetic_data(30, 10);
+  test::TempDir tmp("silent");
+  ExperimentSettings st = small_settings(Mode::spiking);
+  st.quick_test_every = 0;
+  st.silent_rate = 0.99;  // every example's mean rate is below 0.99 lambda_max, so every layer counts as silent
+  io::RunDir run = io::RunDir::create("silent", tmp / "run", false);
+  run.write_meta(io::make_meta(st.seed, 0, nullptr));
+  try {
+    train(st, data, run, false);
+    FAIL() << "expected the guard rail to stop the run";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("hidden layer 0 (30 neurons) was silent for the whole of epoch 1"),
+              std::string::npos)
+        << e.what();
+  }
+  EXPECT_FALSE(std::filesystem::exists(run.file("weights/epoch_1")));
+}
+
+TEST(GuardRails, SaturatedLayerStopsTheRun) {
+  const data::DataSplit data = synthetic_data(30, 10);
+  test::TempDir tmp("saturated");
+  ExperimentSettings st = small_settings(Mode::spiking);
+  st.quick_test_every = 0;
+  st.saturated_rate = 1e-9;  // every mean rate is above this, so every layer counts as saturated
+  io::RunDir run = io::RunDir::create("saturated", tmp / "run", false);
+  run.write_meta(io::make_meta(st.seed, 0, nullptr));
+  EXPECT_THROW(train(st, data, run, false), Error);
 }
 
 TEST(Testing, ResultIndependentOfThreadCount) {

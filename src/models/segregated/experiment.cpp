@@ -506,7 +506,7 @@ TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io
     row.train_error = 100.0 * static_cast<double>(pos.epoch_errors) / static_cast<double>(n_train);
     row.mean_loss = pos.epoch_loss / static_cast<double>(n_train);
     row.wall_seconds = train_seconds_before + seconds_since(t_epoch);
-    row.examples_per_second = static_cast<double>(n_train - 0) / std::max(train_seconds, 1e-9);
+    row.examples_per_second = static_cast<double>(n_train) / std::max(train_seconds, 1e-9);
     pos.metrics.push_back(row);
     progress.finish(fmt::format("test error {:.2f} %, train error {:.2f} %", row.test_error, row.train_error));
     write_metrics(run, pos.metrics);

@@ -118,7 +118,15 @@ InitMoments init_moments(const Params& p, int n_inputs) {
   const double w_sm = (v_sm + nu * nu * (n - n * n) * m.W_avg * m.W_avg * v_avg * v_avg -
                        2.0 * n * nu * b_avg * v_avg * m.W_avg - b_avg * b_avg) /
                       (n * nu * nu * v_sm);
-  m.W_sd = std::sqrt(w_sm - m.W_avg * m.W_avg);
+  // Algebraically the variance is [V_sd^2 + (V_avg - b_avg)^2 / N] / (N nu^2 V_sm) - W_avg^2 > 0 for V_sd > 0;
+  // the check below only guards against rounding for extreme settings.
+  const double variance = w_sm - m.W_avg * m.W_avg;
+  if (!(variance > 0) || !std::isfinite(variance) || !std::isfinite(m.W_avg)) {
+    fail("init.V_avg = {}, init.V_sd = {}, init.b_avg = {} give no valid weight distribution for a layer with {} "
+         "inputs (weight variance {}): choose a bias mean below the mean dendritic potential and a larger V_sd",
+         v_avg, p.init_V_sd, b_avg, n_inputs, variance);
+  }
+  m.W_sd = std::sqrt(variance);
   return m;
 }
 
