@@ -4,7 +4,7 @@ PRESET ?= release
 BUILD_DIR := build/$(PRESET)
 APICAL := $(BUILD_DIR)/apical
 
-.PHONY: deps configure build run test test-fast bench format clean
+.PHONY: deps configure build build-cli run test test-fast bench format clean
 
 deps:
 	@bash scripts/install-deps.sh
@@ -15,8 +15,11 @@ configure: deps
 build: configure
 	@cmake --build --preset $(PRESET) -j 2
 
+build-cli: configure
+	@cmake --build --preset $(PRESET) -j 2 --target apical_cli
+
 # The main job: a short, useful spiking training run of 784-500-10.
-run: build
+run: build-cli
 	$(APICAL) data check
 	$(APICAL) train configs/quickstart.yaml
 
