@@ -165,6 +165,30 @@ TEST(Dynamics, OutputSomaConvergesToTeachingSteadyState) {
   EXPECT_NEAR(avg[1].soma[0], net.derived().k_D * 1.0, 1e-12);
 }
 
+TEST(Dynamics, RateReadoutAveragesTheOutputRate) {
+  // With V fixed by the bias, the mean output over the test window is k_D V (voltage read-out) or
+  // lambda_max sigma(k_D V) (rate read-out), and both pick the same class.
+  Params p;
+  p.n_input = 4;
+  p.layers = {3, 2};
+  p.test_settle_steps = 100;  // average only after convergence
+  Weights w = Weights::initialise(p, 5);
+  std::fill(w.layers[1].W.begin(), w.layers[1].W.end(), 0.0);
+  w.layers[1].b = {-0.5, 1.0};
+  const std::vector<double> dark(4, 0.0);
+  for (const Readout r : {Readout::voltage, Readout::rate}) {
+    p.readout = r;
+    const Network net(p, w, 5);
+    SimState s(p);
+    net.open_test_generators(s, "spikes.test", 0, 0);
+    std::vector<double> mean;
+    EXPECT_EQ(net.classify(dark, s, &mean), 1);
+    const double kd = net.derived().k_D;
+    const double expected = r == Readout::voltage ? kd * 1.0 : 0.2 * sigmoid(kd * 1.0);
+    EXPECT_NEAR(mean[1], expected, 1e-12);
+  }
+}
+
 TEST(Dynamics, ExactKernelTracesReproduceKappa) {
   // One spike at step 1 must give s(t) = kappa(t) at step t (kappa(1) in the spike's own step).
   Params p;

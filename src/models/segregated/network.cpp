@@ -770,16 +770,18 @@ int Network::classify(std::span<const double> pixels, SimState& s, std::vector<d
   std::vector<double> sum(out.soma.size(), 0.0);
   if (p.mode == Mode::spiking) {
     // Section 4.4: one forward phase of test_steps, averaging U over the steps after test_settle_steps.
+    // A.11: the time average of the somatic voltage U (code, Methods), or of the rate (Results' wording).
+    const std::vector<double>& readout = p.readout == Readout::voltage ? out.soma : out.rate;
     for (int t = 0; t < p.test_steps; ++t) {
       step_spiking(s, -1, false);
       if (t < p.test_settle_steps) continue;
-      for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += out.soma[i];
+      for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += readout[i];
     }
     for (auto& v : sum) v /= static_cast<double>(p.test_steps - p.test_settle_steps);
   } else {
     step_rate(s, -1, false);
     step_rate(s, -1, false);
-    sum = out.soma;
+    sum = p.readout == Readout::voltage ? out.soma : out.rate;
   }
   if (mean_output != nullptr) *mean_output = sum;
   return static_cast<int>(std::max_element(sum.begin(), sum.end()) - sum.begin());

@@ -112,6 +112,8 @@ config::Schema build_schema() {
   s.add_int("test.steps", d.test_steps, "steps", "test phase length (A.5: 250; paper: 500)", at_least_one);
   s.add_int("test.settle_steps", d.test_settle_steps, "steps", "test averages start after this many steps",
             nonnegative);
+  s.add_choice("test.readout", "voltage", {"voltage", "rate"},
+               "class = argmax of the time-averaged output somatic voltage (code, A.11) or firing rate (Results)");
   s.add_int("test.quick_every", e.quick_test_every, "examples",
             "examples between quick tests on random test images (the code used 1000); 0 = none", nonnegative);
   s.add_int("test.quick_examples", e.quick_test_examples, "images", "images per quick test", at_least_one);
@@ -187,6 +189,7 @@ ExperimentSettings settings_from_config(const config::Config& c) {
   p.P_output = c.get_real("training.P_output");
   p.test_steps = static_cast<int>(c.get_int("test.steps"));
   p.test_settle_steps = static_cast<int>(c.get_int("test.settle_steps"));
+  p.readout = pick<Readout>(c, "test.readout", {{"voltage", Readout::voltage}, {"rate", Readout::rate}});
   e.epochs = static_cast<int>(c.get_int("training.epochs"));
   e.examples_per_epoch = c.get_int("training.examples_per_epoch");
   e.shuffle = c.get_bool("training.shuffle");

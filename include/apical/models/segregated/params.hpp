@@ -21,6 +21,7 @@ enum class PlateauTiming { synchronous, stochastic_code, stochastic_paper };  //
 enum class FeedbackSignal { spikes, rates };           ///< section 9: spiking feedback or rate feedback (Fig 7A)
 enum class FeedbackKind { random, symmetric };         ///< section 9: fixed random Y, or Y = W^T re-synced
 enum class HiddenRule { local, backprop };             ///< section 9: local plateau rule, or backprop (Fig 7B)
+enum class Readout { voltage, rate };                  ///< A.11: argmax of mean U (code, Methods) or of mean rate
 
 /// All parameters of one network. Plain data; validate() checks it as a whole.
 struct Params {
@@ -54,6 +55,7 @@ struct Params {
   int settle_steps = 30;             ///< settling time before averaging for WindowRule::paper (steps)
   int test_steps = 250;              ///< test phase length (A.5; paper: 500)
   int test_settle_steps = 30;        ///< test averages start after this many steps (250 - 30 = 220 averaged)
+  Readout readout = Readout::voltage;  ///< classification statistic of the test phase
 
   // Learning [P Eq. 29, 35].
   std::vector<double> learning_rates = {0.21, 0.21};  ///< one per non-input layer (A.15)
