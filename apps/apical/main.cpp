@@ -148,7 +148,7 @@ int cmd_test(const std::string& dir, int repeats, const std::string& which, std:
   std::vector<double> errors;
   for (int r = 1; r <= repeats; ++r) {
     const auto res = segregated::test_network(net, data.test, n, "spikes.repeat", static_cast<std::uint64_t>(r),
-                                              threads > 0 ? threads : st.threads);
+                                              threads > 0 ? threads : st.threads, nullptr, st.column_major_pixels);
     errors.push_back(res.error_percent());
     table.add_row({io::CsvValue(static_cast<double>(r)), io::CsvValue(res.error_percent())});
     fmt::print("repeat {:>2}: test error {:.2f} % ({} of {} images)\n", r, res.error_percent(), res.errors,

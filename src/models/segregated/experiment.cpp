@@ -36,10 +36,6 @@ double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-void load_image(const data::Dataset& d, std::size_t n, std::vector<double>& out) {
-  out.resize(d.image_size());
-  d.image(n, out);
-}
 
 /// The training order of an epoch: a permutation from the "order" stream (Fisher-Yates), or the file order.
 std::vector<std::size_t> epoch_order(std::uint64_t seed, int epoch, std::size_t n, bool shuffle) {
@@ -292,8 +288,20 @@ void check_guard_rails(const Position& pos, const Params& p, const ExperimentSet
 
 // ---- testing ---------------------------------------------------------------------------------------------------
 
+void input_image(const data::Dataset& d, std::size_t n, bool column_major, std::vector<double>& out) {
+  out.resize(d.image_size());
+  d.image(n, out);
+  if (!column_major) return;
+  // Column by column, as the authors' code flattened MNIST (A.17).
+  const std::vector<double> rows(out);
+  for (std::size_t r = 0; r < d.rows; ++r) {
+    for (std::size_t c = 0; c < d.cols; ++c) out[c * d.rows + r] = rows[r * d.cols + c];
+  }
+}
+
 TestResult test_network(const Network& net, const data::Dataset& data, std::int64_t count, const std::string& stream,
-                        std::uint64_t pass, int threads, const std::vector<std::size_t>* indices) {
+                        std::uint64_t pass, int threads, const std::vector<std::size_t>* indices,
+                        bool column_major_pixels) {
   const std::size_t n = indices != nullptr ? indices->size()
                                            : static_cast<std::size_t>(std::min<std::int64_t>(count, static_cast<std::int64_t>(data.size())));
   TestResult result;
@@ -307,7 +315,7 @@ TestResult test_network(const Network& net, const data::Dataset& data, std::int6
       std::vector<double> pixels;
       for (std::size_t k = static_cast<std::size_t>(t); k < n; k += static_cast<std::size_t>(n_threads)) {
         const std::size_t image = indices != nullptr ? (*indices)[k] : k;
-        load_image(data, image, pixels);
+        input_image(data, image, column_major_pixels, pixels);
         net.open_test_generators(state, stream, pass, image);
         result.predicted[k] = net.classify(pixels, state);
       }
@@ -419,7 +427,8 @@ TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io
     save_weights(run, "weights/initial", net.weights());
     if (st.initial_test && n_test > 0) {
       const auto t0 = std::chrono::steady_clock::now();
-      const TestResult r = test_network(net, data.test, n_test, "spikes.test", 0, st.threads);
+      const TestResult r =
+          test_network(net, data.test, n_test, "spikes.test", 0, st.threads, nullptr, st.column_major_pixels);
       pos.metrics.push_back({0, r.error_percent(), kNaN, kNaN, seconds_since(t0), kNaN});
       note(fmt::format("epoch 0 (initial test): test error {:.2f} % on {} images", r.error_percent(), r.examples));
       write_metrics(run, pos.metrics);
@@ -441,7 +450,7 @@ TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io
     const double train_seconds_before = pos.epoch_train_seconds;
     for (; pos.index < static_cast<std::int64_t>(n_train); ++pos.index) {
       const std::size_t image = order[static_cast<std::size_t>(pos.index)];
-      load_image(data.train, image, pixels);
+      input_image(data.train, image, st.column_major_pixels, pixels);
       const auto e = static_cast<std::uint64_t>(epoch);
       const auto k = static_cast<std::uint64_t>(pos.index);
       Stream noise(st.seed, "feedback.noise", e, k);
@@ -464,7 +473,8 @@ TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io
         for (std::size_t i = 0; i < q; ++i) std::swap(idx[i], idx[i + static_cast<std::size_t>(pick.below(idx.size() - i))]);
         idx.resize(q);
         const TestResult r = test_network(net, data.test, 0, "spikes.quick_test",
-                                          static_cast<std::uint64_t>(pos.examples_done), st.threads, &idx);
+                                          static_cast<std::uint64_t>(pos.examples_done), st.threads, &idx,
+                                          st.column_major_pixels);
         if (st.reset_after_test) net.state().reset();
         std::string csv = std::filesystem::exists(run.file("quick_tests.csv"))
                               ? io::read_file(run.file("quick_tests.csv"))
@@ -497,7 +507,8 @@ TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io
     const double train_seconds = train_seconds_before + seconds_since(t_epoch);
     check_guard_rails(pos, p, st, epoch);
     const TestResult r = n_test > 0 ? test_network(net, data.test, n_test, "spikes.test",
-                                                   static_cast<std::uint64_t>(epoch), st.threads)
+                                                   static_cast<std::uint64_t>(epoch), st.threads, nullptr,
+                                                   st.column_major_pixels)
                                     : TestResult{};
     if (st.reset_after_test) net.state().reset();
     EpochMetrics row;

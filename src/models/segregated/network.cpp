@@ -66,13 +66,19 @@ Weights Weights::initialise(const Params& p, std::uint64_t seed) {
   for (int m = n_layers - 1; m >= 1; --m) {
     LayerWeights& H = w.layers[sz(m - 1)];
     const int n = H.n_post;                              // size of layer m - 1
+    const int n_fb = p.n_feedback(m - 1);                // output layer (broadcast) or layer m (layerwise)
     const InitMoments mom = init_moments(p, n);          // moments of layer m's feedforward weights
     Stream s(seed, "init.Y", static_cast<std::uint64_t>(m - 1));
-    H.Y.assign(sz(n) * sz(n_out), 0.0);
+    H.Y.assign(sz(n) * sz(n_fb), 0.0);
+    std::vector<double> r;  // R (n x n_m) zero-mean uniform, SD = W_sd of layer m (cited scheme)
     if (p.feedback_init == InitScheme::cited) {
-      // Y^{m-1} = R Y^m with R (n x n_m) zero-mean uniform, SD = W_sd of layer m.
-      std::vector<double> r(sz(n) * sz(n_above));
+      r.resize(sz(n) * sz(n_above));
       for (auto& v : r) v = kUniformWidth * mom.W_sd * centred_uniform(s, InitScheme::cited);
+    }
+    if (p.feedback_init == InitScheme::cited && p.feedback_routing == FeedbackRouting::layerwise) {
+      H.Y = r;  // layer-to-layer feedback: Y^{m-1} = R
+    } else if (p.feedback_init == InitScheme::cited) {
+      // Broadcast: Y^{m-1} = R Y^m (a product of random matrices for deeper networks).
       for (int i = 0; i < n; ++i) {
         for (int k = 0; k < n_out; ++k) {
           double acc = 0.0;
@@ -88,19 +94,19 @@ Weights Weights::initialise(const Params& p, std::uint64_t seed) {
     if (p.feedback_bias) {
       Stream sc(seed, "init.c", static_cast<std::uint64_t>(m - 1));
       if (p.feedback_init == InitScheme::cited) {
-        // c = Y r with r (n_out) ~ width * W_sd * (U - 0.5), as in the cited code.
-        std::vector<double> r(sz(n_out));
-        for (auto& v : r) v = kUniformWidth * mom.W_sd * centred_uniform(sc, InitScheme::cited);
+        // c = Y r with r (n_fb) ~ width * W_sd * (U - 0.5), as in the cited code.
+        std::vector<double> rc(sz(n_fb));
+        for (auto& v : rc) v = kUniformWidth * mom.W_sd * centred_uniform(sc, InitScheme::cited);
         for (int i = 0; i < n; ++i) {
           double acc = 0.0;
-          for (int k = 0; k < n_out; ++k) acc += H.Y[sz(i) * sz(n_out) + sz(k)] * r[sz(k)];
+          for (int k = 0; k < n_fb; ++k) acc += H.Y[sz(i) * sz(n_fb) + sz(k)] * rc[sz(k)];
           H.c[sz(i)] = acc;
         }
       } else {
         for (auto& v : H.c) v = p.init_b_avg + kUniformWidth * p.init_b_sd * centred_uniform(sc, InitScheme::head);
       }
     }
-    y_above = H.Y;
+    if (p.feedback_routing == FeedbackRouting::broadcast) y_above = H.Y;
     n_above = n;
   }
 
@@ -139,15 +145,24 @@ void Weights::resync_feedback(const Params& p, Stream* noise) {
   for (int m = n_layers - 2; m >= 0; --m) {
     LayerWeights& H = layers[sz(m)];
     const LayerWeights& up = layers[sz(m + 1)];
-    std::vector<double> y(sz(H.n_post) * sz(n_out), 0.0);
-    for (int i = 0; i < H.n_post; ++i) {
-      for (int k = 0; k < n_out; ++k) {
-        double acc = 0.0;
-        for (int l = 0; l < up.n_post; ++l) acc += up.w(l, i) * y_above[sz(l) * sz(n_out) + sz(k)];
-        y[sz(i) * sz(n_out) + sz(k)] = acc;
+    std::vector<double> y;
+    if (p.feedback_routing == FeedbackRouting::layerwise) {
+      // Layer to layer: Y^m = (W^{m+1})^T.
+      H.Y.assign(sz(H.n_post) * sz(up.n_post), 0.0);
+      for (int i = 0; i < H.n_post; ++i) {
+        for (int l = 0; l < up.n_post; ++l) H.Y[sz(i) * sz(up.n_post) + sz(l)] = up.w(l, i);
       }
+    } else {
+      y.assign(sz(H.n_post) * sz(n_out), 0.0);
+      for (int i = 0; i < H.n_post; ++i) {
+        for (int k = 0; k < n_out; ++k) {
+          double acc = 0.0;
+          for (int l = 0; l < up.n_post; ++l) acc += up.w(l, i) * y_above[sz(l) * sz(n_out) + sz(k)];
+          y[sz(i) * sz(n_out) + sz(k)] = acc;
+        }
+      }
+      H.Y = y;
     }
-    H.Y = y;
     if (p.symmetric_noise_sd > 0 && noise != nullptr) {
       for (auto& v : H.Y) v += p.symmetric_noise_sd * noise->normal();
     }
@@ -281,7 +296,10 @@ SimState::SimState(const Params& p) {
     L.basal.assign(n, 0.0);
     L.soma.assign(n, 0.0);
     L.rate.assign(n, 0.0);
-    if (m + 1 < p.layers.size()) L.apical.assign(n, 0.0);
+    if (m + 1 < p.layers.size()) {
+      L.apical.assign(n, 0.0);
+      L.feedback.assign(sz(p.n_feedback(static_cast<int>(m))), 0.0);
+    }
     L.drive.assign(exact ? 0 : sz(k), std::vector<double>(n, 0.0));
     L.drive_head = 0;
   }
@@ -303,6 +321,7 @@ void SimState::reset() {
   for (auto& L : layer) {
     zero(L.basal);
     zero(L.apical);
+    zero(L.feedback);
     zero(L.soma);
     zero(L.rate);
     for (auto& d : L.drive) zero(d);
@@ -470,13 +489,39 @@ void Network::rebuild_drives(SimState& state) const {
   }
 }
 
+void Network::apical_input(const LayerWeights& w, LayerState& L) {
+  // A_i = sum_k Y_ik s_fb,k + c_i, k ascending.
+  const std::size_t n_fb = L.feedback.size();
+  for (std::size_t i = 0; i < L.apical.size(); ++i) {
+    double acc = 0.0;
+    for (std::size_t k = 0; k < n_fb; ++k) acc += w.Y[i * n_fb + k] * L.feedback[k];
+    L.apical[i] = acc + w.c[i];
+  }
+}
+
+int Network::predicted_class(std::span<const double> output) const {
+  // Mean over each class's neurons (one per class in the paper), then argmax; the first on ties.
+  const int k = params_.neurons_per_class;
+  int best = 0;
+  double best_value = -std::numeric_limits<double>::infinity();
+  for (int c = 0; c < params_.n_classes(); ++c) {
+    double sum = 0.0;
+    for (int j = 0; j < k; ++j) sum += output[sz(c * k + j)];
+    const double value = sum / k;
+    if (value > best_value) {
+      best_value = value;
+      best = c;
+    }
+  }
+  return best;
+}
+
 void Network::step_spiking(SimState& s, int label, bool teach) const {
   // Spec 2.4: input spikes, then each layer bottom-up: dendrites, soma, rate, spikes. Hidden layers see the
   // output layer's PSP as it stood after the previous step (one-step feedback lag); each layer sees the spikes
   // its presynaptic layer emitted in this step (no feedforward lag).
   const Params& p = params_;
   const int n_layers = p.n_layers();
-  const auto n_out = sz(p.n_output());
   const bool exact = p.kernel == KernelKind::exact;
   auto update_traces = [&](PopulationState& pop) {
     if (!exact) return;
@@ -504,13 +549,16 @@ void Network::step_spiking(SimState& s, int label, bool teach) const {
     const auto n = sz(w.n_post);
     layer_drive(s, m, pre, L.basal);
     if (m + 1 < n_layers) {
-      // Apical: A = Y s_out + c [P Eq. 2, 13]; s_out from the previous step (or the rates, Fig 7A).
-      const std::vector<double>& fb = p.feedback_signal == FeedbackSignal::spikes ? s.psp_out : s.rate_out;
-      for (std::size_t i = 0; i < n; ++i) {
-        double acc = 0.0;
-        for (std::size_t k = 0; k < n_out; ++k) acc += w.Y[i * n_out + k] * fb[k];
-        L.apical[i] = acc + w.c[i];
+      // Apical: A = Y s_fb + c [P Eq. 2, 13]; s_fb is the output layer's PSP after the previous step (or its
+      // rates, Fig 7A), or, with layer-to-layer feedback, that of the layer above (not yet updated this step).
+      const bool from_output = p.feedback_routing == FeedbackRouting::broadcast || m + 2 == n_layers;
+      if (p.feedback_signal == FeedbackSignal::spikes) {
+        if (from_output) L.feedback = s.psp_out;
+        else population_psp(s.pop[sz(m + 1)], L.feedback);
+      } else {
+        L.feedback = from_output ? s.rate_out : s.layer[sz(m + 1)].rate;
       }
+      apical_input(w, L);
       // Soma [P Eq. 14; spec 2.2]: C <- C + dt (-g_L C + g_B (B - C) + g_A (A - C)).
       for (std::size_t i = 0; i < n; ++i) {
         const double c = L.soma[i];
@@ -523,7 +571,7 @@ void Network::step_spiking(SimState& s, int label, bool teach) const {
         const double u = L.soma[i];
         double current = 0.0;
         if (teach) {
-          const double g_e = static_cast<int>(i) == label ? 1.0 : 0.0;
+          const double g_e = static_cast<int>(i) / p.neurons_per_class == label ? 1.0 : 0.0;
           const double g_i = 1.0 - g_e;
           current = g_e * (p.E_E - u) + g_i * (p.E_I - u);
         }
@@ -545,7 +593,6 @@ void Network::step_rate(SimState& s, int label, bool teach) const {
   // A.16: the authors' later non-spiking mode. No spikes, no PSPs, no conductance dynamics.
   const Params& p = params_;
   const int n_layers = p.n_layers();
-  const auto n_out = sz(p.n_output());
   for (int m = 0; m < n_layers; ++m) {
     const std::vector<double>& pre = m == 0 ? s.input_rate : s.layer[sz(m - 1)].rate;
     LayerState& L = s.layer[sz(m)];
@@ -560,16 +607,14 @@ void Network::step_rate(SimState& s, int label, bool teach) const {
     }
     for (std::size_t i = 0; i < n; ++i) L.basal[i] += w.b[i];
     if (m + 1 < n_layers) {
-      for (std::size_t i = 0; i < n; ++i) {
-        double acc = 0.0;
-        for (std::size_t k = 0; k < n_out; ++k) acc += w.Y[i * n_out + k] * s.rate_out[k];
-        L.apical[i] = acc + w.c[i];
-        L.soma[i] = derived_.k_B * L.basal[i];  // C = k_B B
-      }
+      const bool from_output = p.feedback_routing == FeedbackRouting::broadcast || m + 2 == n_layers;
+      L.feedback = from_output ? s.rate_out : s.layer[sz(m + 1)].rate;  // previous step's rates
+      apical_input(w, L);
+      for (std::size_t i = 0; i < n; ++i) L.soma[i] = derived_.k_B * L.basal[i];  // C = k_B B
     } else {
       for (std::size_t i = 0; i < n; ++i) {
         if (teach) {
-          const double g_e = static_cast<int>(i) == label ? 1.0 : 0.0;
+          const double g_e = static_cast<int>(i) / p.neurons_per_class == label ? 1.0 : 0.0;
           const double g_i = 1.0 - g_e;
           L.soma[i] = (p.g_D * L.basal[i] + g_e * p.E_E + g_i * p.E_I) / (p.g_L + p.g_D + g_e + g_i);
         } else {
@@ -601,6 +646,7 @@ void Network::run_phase(SimState& s, int steps, int label, bool teach, std::vect
     a.soma.assign(n, 0.0);
     a.rate.assign(n, 0.0);
     a.apical.assign(m + 1 < n_layers ? n : 0, 0.0);
+    a.feedback.assign(m + 1 < n_layers ? sz(p.n_feedback(m)) : 0, 0.0);
     a.psp_pre.assign(sz(p.n_pre(m)), 0.0);
     psp[sz(m)].assign(sz(p.n_pre(m)), 0.0);
   }
@@ -627,6 +673,7 @@ void Network::run_phase(SimState& s, int steps, int label, bool teach, std::vect
       for (std::size_t i = 0; i < a.soma.size(); ++i) a.soma[i] += L.soma[i];
       for (std::size_t i = 0; i < a.rate.size(); ++i) a.rate[i] += L.rate[i];
       for (std::size_t i = 0; i < a.apical.size(); ++i) a.apical[i] += L.apical[i];
+      for (std::size_t k = 0; k < a.feedback.size(); ++k) a.feedback[k] += L.feedback[k];
       std::vector<double>& pre = psp[sz(m)];
       if (spiking) population_psp(m == 0 ? s.input : s.pop[sz(m - 1)], pre);
       else pre = m == 0 ? s.input_rate : s.layer[sz(m - 1)].rate;
@@ -639,6 +686,7 @@ void Network::run_phase(SimState& s, int steps, int label, bool teach, std::vect
     for (auto& v : a.soma) v /= n_avg;
     for (auto& v : a.rate) v /= n_avg;
     for (auto& v : a.apical) v /= n_avg;
+    for (auto& v : a.feedback) v /= n_avg;
     for (auto& v : a.psp_pre) v /= n_avg;
     if (m + 1 == n_layers) continue;
     // Plateau potentials alpha = sigma(A-bar) [P Eq. 5, 21].
@@ -714,6 +762,24 @@ void Network::update_weights(const std::vector<LayerAverages>& fwd, const std::v
     require_finite(e, "the hidden error", m);
     apply(m, e, p.learning_rates[sz(m)], p.P_hidden);
   }
+  if (p.feedback_learning_rate > 0) {
+    // The code's unused "inverse loss" rule for Y (spec 6.4), applied literally:
+    // E_inv = -(lambda_max sigma(C-bar^f) - alpha^f) sigma'(A-bar^f); Y <- Y - eta_b E_inv s-bar_fb^f^T.
+    for (int m = n_layers - 2; m >= 0; --m) {
+      LayerWeights& w = weights_.layers[sz(m)];
+      const LayerAverages& f = fwd[sz(m)];
+      const std::size_t n_fb = f.feedback.size();
+      for (std::size_t i = 0; i < f.apical.size(); ++i) {
+        const double sa = sigmoid(f.apical[i]);
+        const double e_inv = -(lm * sigmoid(f.soma[i]) - f.plateau[i]) * sa * (1.0 - sa);
+        const double coef = p.feedback_learning_rate * e_inv;
+        for (std::size_t k = 0; k < n_fb; ++k) {
+          if (!w.Y_mask.empty() && w.Y_mask[i * n_fb + k] == 0) continue;  // sparse entries stay zero
+          w.Y[i * n_fb + k] -= coef * f.feedback[k];
+        }
+      }
+    }
+  }
   if (trace != nullptr) {
     trace->error = std::move(error);
     trace->error_bp = std::move(error_bp);
@@ -724,8 +790,8 @@ ExampleOutcome Network::train_example(std::span<const double> pixels, int label,
                                       Stream* noise, ExampleTrace* trace) {
   const Params& p = params_;
   const int n_layers = p.n_layers();
-  if (label < 0 || label >= p.n_output()) {
-    fail("label {} is out of range for an output layer of {} neurons", label, p.n_output());
+  if (label < 0 || label >= p.n_classes()) {
+    fail("label {} is out of range for an output layer of {} classes", label, p.n_classes());
   }
   present(state_, pixels);
   std::vector<LayerAverages> fwd, tgt;
@@ -738,7 +804,7 @@ ExampleOutcome Network::train_example(std::span<const double> pixels, int label,
 
   ExampleOutcome out;
   const auto& u_f = fwd[sz(n_layers - 1)].soma;
-  out.predicted = static_cast<int>(std::max_element(u_f.begin(), u_f.end()) - u_f.begin());
+  out.predicted = predicted_class(u_f);
   double loss = 0;
   for (std::size_t i = 0; i < u_f.size(); ++i) {
     const double diff = tgt[sz(n_layers - 1)].rate[i] - p.lambda_max * sigmoid(u_f[i]);
@@ -784,7 +850,7 @@ int Network::classify(std::span<const double> pixels, SimState& s, std::vector<d
     sum = p.readout == Readout::voltage ? out.soma : out.rate;
   }
   if (mean_output != nullptr) *mean_output = sum;
-  return static_cast<int>(std::max_element(sum.begin(), sum.end()) - sum.begin());
+  return predicted_class(sum);
 }
 
 }  // namespace apical::segregated

@@ -22,7 +22,12 @@ void Params::validate() const {
   for (std::size_t m = 0; m < layers.size(); ++m) {
     if (layers[m] < 1) fail("model.layers[{}] = {} is out of range: every layer needs at least 1 neuron", m, layers[m]);
   }
-  if (layers.back() < 2) fail("model.layers: the output layer has {} neurons; it needs one per class (>= 2)", layers.back());
+  if (neurons_per_class < 1) fail("model.neurons_per_class = {} is out of range: must be >= 1", neurons_per_class);
+  if (layers.back() % neurons_per_class != 0 || layers.back() / neurons_per_class < 2) {
+    fail("model.layers: the output layer has {} neurons, which is not model.neurons_per_class = {} neurons for each "
+         "of at least 2 classes (MNIST: 10 x neurons_per_class)",
+         layers.back(), neurons_per_class);
+  }
   if (n_input < 1) fail("model.n_input = {} must be >= 1", n_input);
   if (learning_rates.size() != layers.size()) {
     fail("training.learning_rates has {} values but model.layers has {} layers: give one learning rate per "
@@ -83,10 +88,18 @@ void Params::validate() const {
          feedback_sparsity);
   }
   require_positive(feedback_sparse_gain, "model.feedback_sparse_gain");
+  require_nonnegative(feedback_learning_rate, "training.feedback_learning_rate");
+  if (feedback_learning_rate > 0 && feedback == FeedbackKind::symmetric) {
+    fail("training.feedback_learning_rate = {} learns Y, but model.feedback = symmetric sets Y from W after every "
+         "example: use one or the other",
+         feedback_learning_rate);
+  }
   if (n_layers() < 2 && (feedback == FeedbackKind::symmetric || feedback_sparsity > 0 || hidden_rule == HiddenRule::backprop ||
-                          plateau != PlateauTiming::synchronous || feedback_bias)) {
+                          plateau != PlateauTiming::synchronous || feedback_bias || feedback_learning_rate > 0 ||
+                          feedback_routing != FeedbackRouting::broadcast)) {
     fail("model.layers = [{}] has no hidden layer, so the feedback options (model.feedback, "
-         "model.feedback_sparsity, model.hidden_rule, model.plateau, model.feedback_bias) have nothing to act on; "
+         "model.feedback_sparsity, model.hidden_rule, model.plateau, model.feedback_bias, model.feedback_routing, "
+         "training.feedback_learning_rate) have nothing to act on; "
          "leave them at their defaults",
          layers.back());
   }

@@ -25,6 +25,9 @@ config::Schema build_schema() {
   s.add_int_list("model.layers", {500, 10}, "neurons",
                  "sizes of the non-input layers, the last is the output layer: [10], [500, 10], [500, 100, 10]",
                  {.min = 1, .min_length = 1});
+  s.add_int("model.neurons_per_class", d.neurons_per_class, "neurons",
+            "output neurons per class (a code option; the paper uses 1): the output layer has 10 x this many",
+            at_least_one);
   s.add_real("model.g_L", d.g_L, "1/ms", "leak conductance (tau = 1 / g_L = 10 ms)", positive);
   s.add_real("model.g_B", d.g_B, "1/ms", "basal dendrite -> soma conductance", nonnegative);
   s.add_real("model.g_A", d.g_A, "1/ms",
@@ -43,6 +46,8 @@ config::Schema build_schema() {
                "plateau timing: at phase end, or per-neuron random offsets (Fig 6S1; code or paper distribution)");
   s.add_choice("model.feedback", "random", {"random", "symmetric"},
                "feedback weights Y: fixed random, or re-synced to W^T after every example (Fig 8C,D)");
+  s.add_choice("model.feedback_routing", "broadcast", {"broadcast", "layerwise"},
+               "hidden layers get feedback from the output layer (broadcast, the paper) or from the layer above");
   s.add_real("model.symmetric_noise_sd", d.symmetric_noise_sd, "V",
              "SD of Gaussian noise added to symmetric Y at every re-sync (Fig 8D: 0.05)", nonnegative);
   s.add_real("model.feedback_sparsity", d.feedback_sparsity, "1",
@@ -83,6 +88,8 @@ config::Schema build_schema() {
   s.add_real_list("training.learning_rates", d.learning_rates, "1",
                   "one per non-input layer, first hidden ... output (paper: [0.19]; [0.21, 0.21]; [0.23, 0.23, 0.12])",
                   {.min = 0, .min_exclusive = true, .min_length = 1});
+  s.add_real("training.feedback_learning_rate", d.feedback_learning_rate, "1",
+             "learn Y with the code's unused 'inverse loss' rule (spec 6.4); 0 = fixed Y as in the paper", nonnegative);
   s.add_real("training.P_hidden", d.P_hidden, "ms", "hidden error scale P_0 = 20 / lambda_max", positive);
   s.add_real("training.P_output", d.P_output, "ms^2", "output error scale P_1 = 20 / lambda_max^2", positive);
   s.add_int("training.epochs", e.epochs, "epochs", "passes over the training examples", nonnegative);
@@ -121,6 +128,8 @@ config::Schema build_schema() {
 
   // Data.
   s.add_choice("data.dataset", e.dataset, {"mnist", "fashion-mnist"}, "data set (28x28 grey images, 10 classes)");
+  s.add_choice("data.pixel_order", "row_major", {"row_major", "column_major"},
+               "input unit order: row-major (the usual, A.17) or column-major (the authors' code; W^0 columns match theirs)");
   return s;
 }
 
@@ -148,6 +157,7 @@ ExperimentSettings settings_from_config(const config::Config& c) {
   p.mode = pick<Mode>(c, "model.mode", {{"spiking", Mode::spiking}, {"nonspiking", Mode::nonspiking}});
   p.layers.clear();
   for (auto n : c.get_int_list("model.layers")) p.layers.push_back(static_cast<int>(n));
+  p.neurons_per_class = static_cast<int>(c.get_int("model.neurons_per_class"));
   p.g_L = c.get_real("model.g_L");
   p.g_B = c.get_real("model.g_B");
   p.g_A = c.get_real("model.g_A");
@@ -164,6 +174,10 @@ ExperimentSettings settings_from_config(const config::Config& c) {
                                    {"stochastic_code", PlateauTiming::stochastic_code},
                                    {"stochastic_paper", PlateauTiming::stochastic_paper}});
   p.feedback = pick<FeedbackKind>(c, "model.feedback", {{"random", FeedbackKind::random}, {"symmetric", FeedbackKind::symmetric}});
+  p.feedback_routing = pick<FeedbackRouting>(c, "model.feedback_routing",
+                                             {{"broadcast", FeedbackRouting::broadcast},
+                                              {"layerwise", FeedbackRouting::layerwise}});
+  p.feedback_learning_rate = c.get_real("training.feedback_learning_rate");
   p.symmetric_noise_sd = c.get_real("model.symmetric_noise_sd");
   p.feedback_sparsity = c.get_real("model.feedback_sparsity");
   p.feedback_sparse_gain = c.get_real("model.feedback_sparse_gain");
@@ -205,6 +219,7 @@ ExperimentSettings settings_from_config(const config::Config& c) {
   e.quick_test_examples = c.get_int("test.quick_examples");
   e.threads = static_cast<int>(c.get_int("test.threads"));
   e.dataset = c.get_string("data.dataset");
+  e.column_major_pixels = c.get_string("data.pixel_order") == "column_major";
   try {
     p.validate();
   } catch (const Error& err) {

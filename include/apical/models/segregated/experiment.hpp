@@ -41,6 +41,7 @@ struct ExperimentSettings {
   double silent_rate = 1e-3;                ///< guard rail: a layer whose mean rate stays below silent_rate * lambda_max
   double saturated_rate = 0.99;             ///< ... or above saturated_rate * lambda_max for a whole epoch stops the run
   std::string dataset = "mnist";
+  bool column_major_pixels = false;         ///< feed pixels column by column (the authors' code), A.17
 };
 
 /// Per-epoch metrics (one row of metrics.csv). Epoch 0 is the initial test.
@@ -64,7 +65,11 @@ struct TestResult {
 /// Tests a network on the first `count` images of `data` with test pass `pass` of stream `stream` (spike
 /// randomness depends on (seed, stream, pass, image) only, so the result is independent of `threads`).
 TestResult test_network(const Network& net, const data::Dataset& data, std::int64_t count, const std::string& stream,
-                        std::uint64_t pass, int threads, const std::vector<std::size_t>* indices = nullptr);
+                        std::uint64_t pass, int threads, const std::vector<std::size_t>* indices = nullptr,
+                        bool column_major_pixels = false);
+
+/// Image n of a data set as the network's input vector: pixel values in [0, 1], row by row or column by column.
+void input_image(const data::Dataset& d, std::size_t n, bool column_major, std::vector<double>& out);
 
 /// Set from a signal handler (SIGINT/SIGTERM): the trainer finishes the current example, checkpoints and stops.
 extern std::atomic<bool> stop_requested;

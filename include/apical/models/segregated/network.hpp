@@ -35,7 +35,7 @@ struct LayerWeights {
   int n_pre = 0;
   std::vector<double> W;       ///< n_pre x n_post, column-major view of the (n_post x n_pre) matrix
   std::vector<double> b;       ///< n_post biases
-  std::vector<double> Y;       ///< hidden layers: n_post x n_output feedback weights, row-major; empty for output
+  std::vector<double> Y;       ///< hidden layers: n_post x n_feedback weights, row-major; empty for output
   std::vector<double> c;       ///< hidden layers: feedback bias (zeros unless Params::feedback_bias)
   std::vector<std::uint8_t> Y_mask;  ///< hidden layers with sparse feedback: 1 = kept entry; empty otherwise
 
@@ -119,6 +119,7 @@ struct PopulationState {
 struct LayerState {
   std::vector<double> basal;   ///< B (hidden) or V (output)
   std::vector<double> apical;  ///< A (hidden only)
+  std::vector<double> feedback;  ///< the feedback signal into the apical compartment this step (hidden only)
   std::vector<double> soma;    ///< C (hidden) or U (output)
   std::vector<double> rate;    ///< lambda = lambda_max sigma(soma)
   std::vector<std::vector<double>> drive;  ///< ring of K per-delay drive vectors W S(t - d + 1)
@@ -129,6 +130,7 @@ struct LayerState {
 struct LayerAverages {
   std::vector<double> soma;     ///< C-bar or U-bar
   std::vector<double> apical;   ///< A-bar (hidden)
+  std::vector<double> feedback; ///< mean feedback signal into the apical compartment (hidden)
   std::vector<double> rate;     ///< lambda-bar
   std::vector<double> psp_pre;  ///< s-bar of the presynaptic population
   std::vector<double> plateau;  ///< alpha = sigma(A-bar) (hidden)
@@ -196,6 +198,9 @@ class Network {
   void open_test_generators(SimState& state, const std::string& stream, std::uint64_t pass,
                             std::uint64_t image) const;
 
+  /// The class of an output vector: argmax over classes of the mean of each class's neurons.
+  int predicted_class(std::span<const double> output) const;
+
   /// Rebuilds every drive ring from the spike histories (after weights changed outside train_example).
   void rebuild_drives(SimState& state) const;
 
@@ -213,6 +218,7 @@ class Network {
  private:
   void step_spiking(SimState& s, int label, bool teach) const;
   void step_rate(SimState& s, int label, bool teach) const;
+  static void apical_input(const LayerWeights& w, LayerState& L);
   void population_psp(const PopulationState& pop, std::span<double> out) const;
   void layer_drive(SimState& s, int m, const PopulationState& pre, std::span<double> out) const;
   void update_weights(const std::vector<LayerAverages>& fwd, const std::vector<LayerAverages>& tgt,

@@ -22,12 +22,14 @@ enum class FeedbackSignal { spikes, rates };           ///< section 9: spiking f
 enum class FeedbackKind { random, symmetric };         ///< section 9: fixed random Y, or Y = W^T re-synced
 enum class HiddenRule { local, backprop };             ///< section 9: local plateau rule, or backprop (Fig 7B)
 enum class Readout { voltage, rate };                  ///< A.11: argmax of mean U (code, Methods) or of mean rate
+enum class FeedbackRouting { broadcast, layerwise };   ///< section 1: from the output layer, or from the layer above
 
 /// All parameters of one network. Plain data; validate() checks it as a whole.
 struct Params {
   Mode mode = Mode::spiking;
   int n_input = 784;                    ///< input units (one per pixel)
   std::vector<int> layers = {500, 10};  ///< sizes of the non-input layers; the last is the output layer
+  int neurons_per_class = 1;            ///< output neurons per class (code option; the paper uses 1)
 
   // Neurons [P Tab1].
   double g_L = 0.1;          ///< leak conductance (1/ms; C_m = 1)
@@ -73,6 +75,8 @@ struct Params {
 
   // Variants [section 9].
   FeedbackKind feedback = FeedbackKind::random;
+  FeedbackRouting feedback_routing = FeedbackRouting::broadcast;  ///< the paper: broadcast from the output layer
+  double feedback_learning_rate = 0.0;  ///< code-only "inverse loss" rule for Y (spec 6.4); 0 = Y fixed (the paper)
   double symmetric_noise_sd = 0.0;   ///< SD of N(0, sd) added to Y at every re-sync (A.9; Fig 8D uses 0.05)
   double feedback_sparsity = 0.0;    ///< fraction of Y entries set to zero (Fig 8: 0.8)
   double feedback_sparse_gain = 5.0; ///< factor applied to Y after sparsification (Fig 8B: 5; Fig 8S1: 1 and 5)
@@ -85,6 +89,11 @@ struct Params {
 
   int n_layers() const { return static_cast<int>(layers.size()); }
   int n_output() const { return layers.back(); }
+  int n_classes() const { return layers.back() / neurons_per_class; }
+  /// Size of the feedback signal into hidden layer m: the output layer (broadcast) or layer m + 1 (layerwise).
+  int n_feedback(int m) const {
+    return feedback_routing == FeedbackRouting::broadcast ? layers.back() : layers[static_cast<std::size_t>(m + 1)];
+  }
   /// Input size of non-input layer m (784 for m = 0).
   int n_pre(int m) const { return m == 0 ? n_input : layers[static_cast<std::size_t>(m - 1)]; }
 };
