@@ -2,6 +2,7 @@
 #include "apical/models/segregated/network.hpp"
 
 #include "apical/core/error.hpp"
+#include "kernels.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -456,17 +457,15 @@ void Network::layer_drive(SimState& s, int m, const PopulationState& pre, std::s
   const SpikeSlot& slot = pre.spikes.slot(1);
   for (std::size_t e = 0; e < slot.size(); ++e) {
     const double* col = &w.W[sz(static_cast<int>(slot.unit[e])) * n_post];
-    const double n = slot.count[e];
-    for (std::size_t i = 0; i < n_post; ++i) fresh[i] += col[i] * n;
+    kernels::add_scaled(fresh.data(), col, slot.count[e], n_post);  // fresh[i] += col[i] * n
   }
   // B_i = sum_{d=1..K} kappa(d) (W S(t-d+1))_i + b_i, summed over d in ascending order for every i.
   std::fill(out.begin(), out.end(), 0.0);
   for (int d = 1; d <= k; ++d) {
-    const double kd = derived_.kappa[sz(d - 1)];
     const double* drive = L.drive[sz(((L.drive_head - (d - 1)) % k + k) % k)].data();
-    for (std::size_t i = 0; i < n_post; ++i) out[i] += kd * drive[i];
+    kernels::add_scaled(out.data(), drive, derived_.kappa[sz(d - 1)], n_post);
   }
-  for (std::size_t i = 0; i < n_post; ++i) out[i] += w.b[i];
+  kernels::add(out.data(), w.b.data(), n_post);
 }
 
 void Network::rebuild_drives(SimState& state) const {
@@ -482,8 +481,7 @@ void Network::rebuild_drives(SimState& state) const {
       const SpikeSlot& slot = pre.spikes.slot(d);
       for (std::size_t e = 0; e < slot.size(); ++e) {
         const double* col = &w.W[sz(static_cast<int>(slot.unit[e])) * sz(w.n_post)];
-        const double n = slot.count[e];
-        for (std::size_t i = 0; i < sz(w.n_post); ++i) drive[i] += col[i] * n;
+        kernels::add_scaled(drive.data(), col, slot.count[e], sz(w.n_post));
       }
     }
   }
@@ -602,10 +600,9 @@ void Network::step_rate(SimState& s, int label, bool teach) const {
     for (int j = 0; j < w.n_pre; ++j) {
       const double r = pre[sz(j)];
       if (r == 0.0) continue;
-      const double* col = &w.W[sz(j) * n];
-      for (std::size_t i = 0; i < n; ++i) L.basal[i] += col[i] * r;
+      kernels::add_scaled(L.basal.data(), &w.W[sz(j) * n], r, n);
     }
-    for (std::size_t i = 0; i < n; ++i) L.basal[i] += w.b[i];
+    kernels::add(L.basal.data(), w.b.data(), n);
     if (m + 1 < n_layers) {
       const bool from_output = p.feedback_routing == FeedbackRouting::broadcast || m + 2 == n_layers;
       L.feedback = from_output ? s.rate_out : s.layer[sz(m + 1)].rate;  // previous step's rates
@@ -723,8 +720,7 @@ void Network::update_weights(const std::vector<LayerAverages>& fwd, const std::v
     for (int j = 0; j < w.n_pre; ++j) {
       const double sj = s_bar[sz(j)];
       if (sj == 0.0) continue;
-      double* col = &w.W[sz(j) * n];
-      for (std::size_t i = 0; i < n; ++i) col[i] -= coef[i] * sj;
+      kernels::sub_scaled(&w.W[sz(j) * n], coef.data(), sj, n);  // col[i] -= coef[i] * sj
     }
     for (std::size_t i = 0; i < n; ++i) w.b[i] -= coef[i];
   };
