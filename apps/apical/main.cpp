@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The apical command-line program: parses, validates, calls the library and writes outputs. No science here.
+#include "apical/analysis/stats.hpp"
 #include "apical/config/config.hpp"
 #include "apical/core/error.hpp"
 #include "apical/data/dataset.hpp"
@@ -7,16 +8,15 @@
 #include "apical/io/csv.hpp"
 #include "apical/io/run_dir.hpp"
 #include "apical/models/segregated/experiment.hpp"
+#include "apical/models/segregated/reproduce.hpp"
 #include "apical/models/segregated/settings.hpp"
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <cstdio>
-#include <numeric>
 #include <optional>
 #include <set>
 #include <string>
@@ -154,13 +154,9 @@ int cmd_test(const std::string& dir, int repeats, const std::string& which, std:
     fmt::print("repeat {:>2}: test error {:.2f} % ({} of {} images)\n", r, res.error_percent(), res.errors,
                res.examples);
   }
-  const double mean = std::accumulate(errors.begin(), errors.end(), 0.0) / static_cast<double>(errors.size());
-  double var = 0;
-  for (double e : errors) var += (e - mean) * (e - mean);
-  const double sd = errors.size() > 1 ? std::sqrt(var / static_cast<double>(errors.size() - 1)) : 0.0;
-  const auto [lo, hi] = std::minmax_element(errors.begin(), errors.end());
-  fmt::print("{} repeats of weights/{}: mean {:.3f} %, SD {:.3f}, min {:.2f} %, max {:.2f} %\n", repeats, which, mean,
-             sd, *lo, *hi);
+  const analysis::Summary s = analysis::summarize(errors);
+  fmt::print("{} repeats of weights/{}: mean {:.3f} %, SD {:.3f}, min {:.2f} %, max {:.2f} %\n", repeats, which, s.mean,
+             s.sd, s.min, s.max);
   const std::string csv = fmt::format("tests/repeats_{}.csv", which);
   run.write_text(csv, table.str());
   fmt::print("written: {}\n", run.file(csv).string());
@@ -202,6 +198,27 @@ int main(int argc, char** argv) {
   test->add_option("--threads", threads, "threads (default: the run's test.threads)")->check(CLI::NonNegativeNumber);
   test->add_option("--data", data_dir, "folder with the data sets (searched first)");
 
+  segregated::ReproduceOptions repro;
+  std::string paper, repro_out, configs_dir;
+  bool all_figures = false;
+  auto* reproduce = app.add_subcommand("reproduce", "run a paper's experiments and write its figure data and a report");
+  reproduce->add_option("paper", paper, "guerguiev2017")->required()->check(CLI::IsMember({"guerguiev2017"}));
+  reproduce->add_option("--figure", repro.figures, "figure: 6, 6s1, 8, 8s1 or 9 (repeatable)");
+  reproduce->add_flag("--all", all_figures, "every figure");
+  reproduce->add_option("--epochs", repro.epochs, "train this many epochs instead of the paper's (shortened run)")
+      ->check(CLI::Range(1, 1000));
+  reproduce->add_option("--examples-per-epoch", repro.examples_per_epoch, "training examples per epoch (default all)")
+      ->check(CLI::Range(1, 60000));
+  reproduce->add_option("--test-examples", repro.test_examples, "test images per test (default all 10,000)")
+      ->check(CLI::Range(1, 10000));
+  reproduce->add_option("--repeats", repro.repeats, "repeated tests of the final weights (paper: 20)")
+      ->check(CLI::Range(2, 1000));
+  reproduce->add_option("--out", repro_out, "output folder (default reproduce/guerguiev2017); finished runs are reused");
+  reproduce->add_option("--jobs", repro.jobs, "trainings run at once (default: all cores)")->check(CLI::Range(0, 64));
+  reproduce->add_option("--configs", configs_dir, "folder with the guerguiev2017 configs");
+  reproduce->add_option("--data", data_dir, "folder with the data sets (searched first)");
+  reproduce->add_flag("--quiet", quiet, "no progress output");
+
   auto* config = app.add_subcommand("config", "show resolved configs and document every option");
   config->require_subcommand(1);
   auto* show = config->add_subcommand("show", "print the fully resolved config");
@@ -227,6 +244,20 @@ int main(int argc, char** argv) {
     if (*train) return cmd_train(config_file, overrides, out, overwrite, data_dir, quiet, argc, argv);
     if (*resume) return cmd_resume(run_dir, overrides, data_dir, quiet);
     if (*test) return cmd_test(run_dir, repeats, which, examples, data_dir, threads);
+    if (*reproduce) {
+      if (repro.figures.empty() && !all_figures) fail("say which figures: --figure 6 (repeatable) or --all");
+      if (all_figures) repro.figures.clear();
+      repro.out = repro_out.empty() ? fs::path("reproduce") / paper : fs::path(repro_out);
+      repro.configs = !configs_dir.empty()                           ? fs::path(configs_dir)
+                      : fs::is_directory(fs::path("configs") / paper) ? fs::path("configs") / paper
+                                                                      : fs::path(APICAL_SOURCE_DIR) / "configs" / paper;
+      repro.data_dir = optional_path(data_dir);
+      repro.quiet = quiet;
+      install_signal_handlers();
+      const fs::path report = segregated::reproduce_guerguiev(repro);
+      fmt::print("report: {}\n", report.string());
+      return 0;
+    }
     if (*show) {
       check_model_type(config_file, overrides);
       fmt::print("{}", config::Config::load(segregated::schema(), config_file, overrides).to_yaml());

@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace apical {
@@ -86,6 +87,42 @@ TEST(Cli, InterruptedAndResumedRunEqualsUninterruptedRun) {
   const auto bad = test::run_cli({"resume", (tmp / "parts").string(), "--set", "model.g_A=0.05"});
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.output.find("model.g_A cannot be changed when resuming"), std::string::npos) << bad.output;
+}
+
+}  // namespace
+}  // namespace apical
+
+namespace apical {
+namespace {
+
+TEST(Cli, ReproduceFigure6WritesEveryFileAndReusesRuns) {
+  test::TempDir tmp("cli-repro");
+  const std::vector<std::string> args = {"reproduce", "guerguiev2017", "--figure", "6", "--epochs", "1",
+                                         "--examples-per-epoch", "150", "--test-examples", "60", "--repeats", "3",
+                                         "--out", (tmp / "out").string(), "--data", test::shared_data_dir().string()};
+  const auto r = test::run_cli(args);
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  for (const char* f : {"report.md", "Fig_6B_errors.csv", "Fig_6B_final_errors.csv"}) {
+    EXPECT_TRUE(fs::exists(tmp / "out" / f)) << f;
+  }
+  const std::string report = test::read_text(tmp / "out" / "report.md");
+  EXPECT_NE(report.find("Shortened runs"), std::string::npos);
+  EXPECT_NE(report.find("| 784-500-10 | 4.1 % |"), std::string::npos) << report;
+  EXPECT_NE(report.find("197.11"), std::string::npos);
+  const std::string finals = test::read_text(tmp / "out" / "Fig_6B_final_errors.csv");
+  EXPECT_EQ(finals.rfind("repeat,784-10,784-500-10,784-500-100-10\n", 0), 0U) << finals;
+  EXPECT_EQ(std::count(finals.begin(), finals.end(), '\n'), 4);  // header + 3 repeats
+  const std::string curves = test::read_text(tmp / "out" / "Fig_6B_errors.csv");
+  EXPECT_EQ(std::count(curves.begin(), curves.end(), '\n'), 3);  // header + epochs 0 and 1
+  // A second call reuses the finished runs and writes the same numbers.
+  const auto again = test::run_cli(args);
+  ASSERT_EQ(again.exit_code, 0) << again.output;
+  EXPECT_NE(again.output.find("reusing"), std::string::npos) << again.output;
+  EXPECT_EQ(test::read_text(tmp / "out" / "Fig_6B_final_errors.csv"), finals);
+  // Unknown figures are rejected with the valid list.
+  const auto bad = test::run_cli({"reproduce", "guerguiev2017", "--figure", "5b", "--out", (tmp / "x").string()});
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.output.find("valid: 6, 6s1, 8, 8s1, 9"), std::string::npos) << bad.output;
 }
 
 }  // namespace

@@ -1,0 +1,323 @@
+// SPDX-License-Identifier: Apache-2.0
+#include "apical/models/segregated/reproduce.hpp"
+
+#include "apical/analysis/stats.hpp"
+#include "apical/core/error.hpp"
+#include "apical/io/atomic_file.hpp"
+#include "apical/io/csv.hpp"
+#include "apical/io/run_dir.hpp"
+#include "apical/models/segregated/experiment.hpp"
+#include "apical/models/segregated/settings.hpp"
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <set>
+#include <thread>
+
+namespace apical::segregated {
+namespace {
+
+namespace fs = std::filesystem;
+const double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+/// A run to do: a condition trained for a given number of epochs with the options' shortening.
+struct Job {
+  const Condition* condition = nullptr;
+  int epochs = 60;
+  config::Config config = config::Config::defaults(schema());
+  fs::path folder;
+  std::vector<double> test_curve;   ///< test error per epoch (0 = initial)
+  std::vector<double> repeats;      ///< repeated final tests
+};
+
+std::string hex_hash(std::string_view text) {
+  std::uint64_t h = 0xCBF29CE484222325ULL;
+  for (char c : text) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001B3ULL;
+  }
+  return fmt::format("{:016x}", h).substr(0, 8);
+}
+
+const Condition& condition(const std::string& id) {
+  for (const auto& c : guerguiev_conditions()) {
+    if (c.id == id) return c;
+  }
+  fail("unknown condition '{}'", id);
+}
+
+std::string job_key(const std::string& id, int epochs) { return id + "@" + std::to_string(epochs); }
+
+}  // namespace
+
+const std::vector<Condition>& guerguiev_conditions() {
+  static const std::vector<Condition> c = {
+      {"no_hidden", "784-10", "no_hidden.yaml", {}},
+      {"one_hidden", "784-500-10", "one_hidden.yaml", {}},
+      {"two_hidden", "784-500-100-10", "two_hidden.yaml", {}},
+      {"stochastic_plateaus", "stochastic plateaus", "stochastic_plateaus.yaml", {}},
+      {"sparse_feedback", "sparse feedback x5", "sparse_feedback.yaml", {}},
+      {"sparse_feedback_x1", "sparse feedback x1", "sparse_feedback_x1.yaml", {}},
+      {"symmetric_feedback", "symmetric feedback", "symmetric_feedback.yaml", {}},
+      {"symmetric_feedback_noise", "symmetric feedback + noise", "symmetric_feedback_noise.yaml", {}},
+      {"strong_attenuation", "g_A = 0.05", "strong_attenuation.yaml", {}},
+      {"weak_attenuation", "g_A = 0.6", "weak_attenuation.yaml", {}},
+  };
+  return c;
+}
+
+const std::vector<Figure>& guerguiev_figures() {
+  // Paper numbers from the eLife text (spec section 11); NaN where they are only in the figure images.
+  static const std::vector<Figure> f = {
+      {"6", "Fig 6B: depth (no, one and two hidden layers)", 60,
+       {{"6B", {"no_hidden", "one_hidden", "two_hidden"}, {8.3, 4.1, 3.2},
+         {{"no_hidden", "one_hidden", 197.11, 2.5e-58},
+          {"no_hidden", "two_hidden", 238.26, 1.9e-61},
+          {"one_hidden", "two_hidden", 42.99, 2.3e-33}}}}},
+      {"6s1", "Fig 6-figure supplement 1B: synchronous vs stochastic plateau times", 60,
+       {{"6S1B", {"one_hidden", "stochastic_plateaus"}, {4.1, kNaN}, {}}}},
+      {"8", "Fig 8B, 8D: sparse and symmetric feedback", 60,
+       {{"8B", {"one_hidden", "sparse_feedback"}, {4.1, 3.7}, {{"one_hidden", "sparse_feedback", 16.43, 7.4e-19}}},
+        {"8D", {"one_hidden", "symmetric_feedback", "symmetric_feedback_noise"}, {4.1, 3.6, kNaN},
+         {{"one_hidden", "symmetric_feedback", 18.46, 4.3e-20},
+          {"one_hidden", "symmetric_feedback_noise", -71.54, 1.2e-41},
+          {"symmetric_feedback", "symmetric_feedback_noise", -80.35, 1.5e-43}}}}},
+      {"8s1", "Fig 8-figure supplement 1: sparse feedback with and without amplification (20 epochs)", 20,
+       {{"8S1", {"one_hidden", "sparse_feedback", "sparse_feedback_x1"}, {kNaN, kNaN, kNaN},
+         {{"one_hidden", "sparse_feedback", 44.96, 4.4e-34},
+          {"one_hidden", "sparse_feedback_x1", -51.30, 3.2e-36},
+          {"sparse_feedback", "sparse_feedback_x1", -100.73, 2.8e-47}}}}},
+      {"9", "Fig 9B: apical attenuation in the two-hidden-layer network", 60,
+       {{"9B", {"two_hidden", "strong_attenuation", "weak_attenuation"}, {3.2, kNaN, kNaN},
+         {{"two_hidden", "strong_attenuation", -4.00, 8.4e-4},
+          {"two_hidden", "weak_attenuation", -95.24, 2.4e-46},
+          {"strong_attenuation", "weak_attenuation", -92.51, 7.1e-46}}}}},
+  };
+  return f;
+}
+
+fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
+  // Which figures.
+  std::vector<const Figure*> figures;
+  for (const auto& f : guerguiev_figures()) {
+    if (opt.figures.empty() || std::find(opt.figures.begin(), opt.figures.end(), f.id) != opt.figures.end()) {
+      figures.push_back(&f);
+    }
+  }
+  for (const auto& id : opt.figures) {
+    const bool known = std::any_of(guerguiev_figures().begin(), guerguiev_figures().end(),
+                                   [&](const Figure& f) { return f.id == id; });
+    if (!known) fail("--figure {}: not a reproducible figure; valid: 6, 6s1, 8, 8s1, 9 (or --all)", id);
+  }
+  if (opt.repeats < 2) fail("--repeats {}: the t-tests need at least 2 repeated tests per condition", opt.repeats);
+  if (!fs::is_directory(opt.configs)) {
+    fail("{}: no such folder; pass --configs DIR with the guerguiev2017 configs (configs/guerguiev2017 in the "
+         "apical source tree)",
+         opt.configs.string());
+  }
+
+  // The runs they need (a condition trained for the same epochs is shared between panels and figures).
+  std::map<std::string, Job> jobs;
+  std::vector<std::string> order;
+  for (const Figure* f : figures) {
+    const int epochs = opt.epochs > 0 ? opt.epochs : f->epochs;
+    for (const auto& panel : f->panels) {
+      for (const auto& id : panel.conditions) {
+        const std::string key = job_key(id, epochs);
+        if (jobs.count(key) != 0) continue;
+        Job job;
+        job.condition = &condition(id);
+        job.epochs = epochs;
+        std::vector<std::string> overrides = job.condition->overrides;
+        overrides.push_back(fmt::format("training.epochs={}", epochs));
+        if (opt.examples_per_epoch > 0) overrides.push_back(fmt::format("training.examples_per_epoch={}", opt.examples_per_epoch));
+        if (opt.test_examples > 0) overrides.push_back(fmt::format("test.examples={}", opt.test_examples));
+        overrides.push_back("test.initial=true");
+        overrides.push_back(fmt::format("name={}", id));
+        const fs::path file = opt.configs / job.condition->config;
+        job.config = config::Config::load(schema(), file, overrides);
+        job.folder = opt.out / "runs" / fmt::format("{}-{}ep-{}", id, epochs, hex_hash(job.config.to_yaml()));
+        jobs.emplace(key, std::move(job));
+        order.push_back(key);
+      }
+    }
+  }
+
+  const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
+  const int n_jobs = std::max(1, std::min<int>(opt.jobs > 0 ? opt.jobs : static_cast<int>(cores),
+                                               static_cast<int>(order.size())));
+  const auto first = settings_from_config(jobs.at(order.front()).config);
+  const data::DataSplit data = data::load_dataset(data::parse_dataset_kind(first.dataset), opt.data_dir);
+  fs::create_directories(opt.out / "runs");
+
+  std::mutex print_mutex;
+  auto say = [&](const std::string& line) {
+    if (opt.quiet) return;
+    const std::lock_guard<std::mutex> lock(print_mutex);
+    fmt::print(stderr, "{}\n", line);
+  };
+  std::atomic<std::size_t> next{0};
+  std::vector<std::string> errors(static_cast<std::size_t>(n_jobs));
+  auto worker = [&](int w) {
+    try {
+      for (std::size_t k = next++; k < order.size(); k = next++) {
+        Job& job = jobs.at(order[k]);
+        ExperimentSettings st = settings_from_config(job.config);
+        st.threads = n_jobs > 1 ? 1 : 0;
+        const fs::path meta = job.folder / "meta.json";
+        bool done = false;
+        if (fs::exists(meta)) {
+          const auto m = nlohmann::json::parse(io::read_file(meta));
+          done = m.value("status", "") == "completed";
+        }
+        if (!done) {
+          const bool resume = fs::exists(job.folder / "checkpoint.apical");
+          io::RunDir run = resume ? io::RunDir::open(job.folder) : io::RunDir::create(job.condition->id, job.folder, true);
+          run.write_text("config.yaml", job.config.to_yaml());
+          nlohmann::json m = io::make_meta(st.seed, 0, nullptr);
+          m["reproduce"] = "guerguiev2017";
+          run.write_meta(m);
+          say(fmt::format("[{}/{}] {} {} ({} epochs) in {}", k + 1, order.size(), resume ? "resuming" : "training",
+                          job.condition->id, job.epochs, job.folder.string()));
+          const TrainSummary s = train(st, data, run, !opt.quiet && n_jobs == 1);
+          io::finish_meta(m, s.completed ? "completed" : "interrupted");
+          run.write_meta(m);
+          if (!s.completed) fail("{}: training was stopped; run the command again to continue", job.folder.string());
+        } else {
+          say(fmt::format("[{}/{}] reusing {}", k + 1, order.size(), job.folder.string()));
+        }
+        // Per-epoch test errors.
+        const io::CsvTable metrics = io::CsvTable::read(job.folder / "metrics.csv");
+        for (std::size_t r = 0; r < metrics.rows(); ++r) job.test_curve.push_back(metrics.number(r, "test_error_pct"));
+        // Repeated tests of the final weights (reused when already there).
+        const fs::path rep = job.folder / "tests" / "repeats_final.csv";
+        if (fs::exists(rep)) {
+          const io::CsvTable t = io::CsvTable::read(rep);
+          for (std::size_t r = 0; r < t.rows() && static_cast<int>(r) < opt.repeats; ++r) {
+            job.repeats.push_back(t.number(r, "test_error_pct"));
+          }
+        }
+        if (static_cast<int>(job.repeats.size()) < opt.repeats) {
+          job.repeats.clear();
+          const Network net(st.params, load_weights(job.folder / "weights" / "final", st.params), st.seed);
+          io::CsvTable t({"repeat", "test_error_pct"});
+          for (int r = 1; r <= opt.repeats; ++r) {
+            const TestResult res = test_network(net, data.test, st.test_examples, "spikes.repeat",
+                                                static_cast<std::uint64_t>(r), st.threads, nullptr,
+                                                st.column_major_pixels);
+            job.repeats.push_back(res.error_percent());
+            t.add_row({io::CsvValue(r), io::CsvValue(res.error_percent())});
+          }
+          fs::create_directories(job.folder / "tests");
+          t.write(rep);
+        }
+        const auto s = analysis::summarize(job.repeats);
+        say(fmt::format("done: {} ({} epochs): {} repeated tests, mean {:.2f} %", job.condition->id, job.epochs,
+                        job.repeats.size(), s.mean));
+      }
+    } catch (const std::exception& e) {
+      errors[static_cast<std::size_t>(w)] = e.what();
+      stop_requested.store(true);  // stop the other trainings at their next example (they checkpoint)
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int w = 1; w < n_jobs; ++w) pool.emplace_back(worker, w);
+  worker(0);
+  for (auto& t : pool) t.join();
+  for (const auto& e : errors) {
+    if (!e.empty()) throw Error(e);
+  }
+
+  // Source-data files and the report.
+  std::string report = "# Guerguiev et al. 2017: reproduction report\n\n";
+  report += fmt::format("Written by `apical reproduce guerguiev2017` (apical {}, commit {}) on {}.\n\n", APICAL_VERSION,
+                        io::git_commit(), io::iso8601_utc_now());
+  report += "Each condition is one trained network (seed from its config, as the paper trained one network per "
+            "condition); its final weights were tested repeatedly with fresh spike noise. t-tests: two-tailed, "
+            "pooled variance (t_38 for 20 vs 20), Bonferroni-corrected over 3 comparisons in three-condition panels, "
+            "as the paper did.\n\n";
+  for (const Figure* f : figures) {
+    const int epochs = opt.epochs > 0 ? opt.epochs : f->epochs;
+    report += fmt::format("## {}\n\n", f->title);
+    std::vector<std::string> shortened;
+    if (epochs < f->epochs) shortened.push_back(fmt::format("{} epochs instead of {}", epochs, f->epochs));
+    if (opt.examples_per_epoch > 0 && opt.examples_per_epoch < 60000) {
+      shortened.push_back(fmt::format("{} training examples per epoch instead of 60,000", opt.examples_per_epoch));
+    }
+    if (opt.test_examples > 0 && opt.test_examples < 10000) {
+      shortened.push_back(fmt::format("{} test images instead of 10,000", opt.test_examples));
+    }
+    if (opt.repeats != 20) shortened.push_back(fmt::format("{} repeated tests instead of 20", opt.repeats));
+    report += shortened.empty() ? "Full length, as in the paper.\n\n"
+                                : fmt::format("**Shortened runs**: {}. Not comparable with the paper's numbers.\n\n",
+                                              fmt::join(shortened, "; "));
+    for (const auto& panel : f->panels) {
+      std::vector<const Job*> cols;
+      for (const auto& id : panel.conditions) cols.push_back(&jobs.at(job_key(id, epochs)));
+      // Fig_<panel>_errors.csv: test error per epoch; Fig_<panel>_final_errors.csv: the repeated tests.
+      std::vector<std::string> header = {"epoch"};
+      for (const Job* j : cols) header.push_back(j->condition->label);
+      io::CsvTable curves(header);
+      std::size_t n_rows = 0;
+      for (const Job* j : cols) n_rows = std::max(n_rows, j->test_curve.size());
+      for (std::size_t r = 0; r < n_rows; ++r) {
+        std::vector<io::CsvValue> row = {io::CsvValue(r)};
+        for (const Job* j : cols) row.emplace_back(r < j->test_curve.size() ? j->test_curve[r] : kNaN);
+        curves.add_row(row);
+      }
+      curves.write(opt.out / fmt::format("Fig_{}_errors.csv", panel.name));
+      header[0] = "repeat";
+      io::CsvTable finals(header);
+      for (int r = 0; r < opt.repeats; ++r) {
+        std::vector<io::CsvValue> row = {io::CsvValue(r + 1)};
+        for (const Job* j : cols) row.emplace_back(j->repeats[static_cast<std::size_t>(r)]);
+        finals.add_row(row);
+      }
+      finals.write(opt.out / fmt::format("Fig_{}_final_errors.csv", panel.name));
+
+      report += fmt::format("### Panel {}\n\n| condition | paper | apical: mean of {} tests | min - max | SD | run |\n"
+                            "|---|---|---|---|---|---|\n",
+                            panel.name, opt.repeats);
+      for (std::size_t c = 0; c < cols.size(); ++c) {
+        const auto s = analysis::summarize(cols[c]->repeats);
+        const double paper = panel.paper_error[c];
+        report += fmt::format("| {} | {} | {:.2f} % | {:.2f} - {:.2f} % | {:.3f} | `{}` |\n", cols[c]->condition->label,
+                              std::isfinite(paper) ? fmt::format("{:.1f} %", paper) : "not in the text", s.mean,
+                              s.min, s.max, s.sd, fs::relative(cols[c]->folder, opt.out).string());
+      }
+      report += "\n";
+      if (!panel.tests.empty()) {
+        const std::size_t comparisons = panel.conditions.size() >= 3 ? 3 : 1;
+        report += "| comparison | paper t_38 | paper p | apical t | apical p |\n|---|---|---|---|---|\n";
+        for (const auto& t : panel.tests) {
+          const auto& a = jobs.at(job_key(t.a, epochs));
+          const auto& b = jobs.at(job_key(t.b, epochs));
+          std::string ours_t = "n/a", ours_p = "n/a";
+          try {
+            const analysis::TTest r = analysis::t_test(a.repeats, b.repeats);
+            ours_t = fmt::format("{:.2f} (df {})", r.t, r.df);
+            ours_p = fmt::format("{:.2g}", analysis::bonferroni(r.p, comparisons));
+          } catch (const Error&) {
+            ours_t = "undefined (no variance)";
+          }
+          report += fmt::format("| {} vs {} | {:.2f} | {:.2g} | {} | {} |\n", a.condition->label, b.condition->label,
+                                t.t, t.p, ours_t, ours_p);
+        }
+        report += "\n";
+      }
+      report += fmt::format("Files: `Fig_{0}_errors.csv` (test error per epoch, epoch 0 = before training), "
+                            "`Fig_{0}_final_errors.csv` (the repeated tests).\n\n",
+                            panel.name);
+    }
+  }
+  const fs::path report_path = opt.out / "report.md";
+  io::write_file_atomic(report_path, report);
+  return report_path;
+}
+
+}  // namespace apical::segregated
