@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "apical/models/segregated/experiment.hpp"
 
+#include "apical/analysis/stats.hpp"
 #include "apical/core/error.hpp"
 #include "apical/core/progress.hpp"
 #include "apical/io/archive.hpp"
@@ -116,6 +117,7 @@ struct Position {
   std::vector<std::uint8_t> active;     ///< per layer: not silent at some example of this epoch
   std::vector<std::uint8_t> unsaturated;  ///< per layer: not saturated at some example of this epoch
   std::vector<EpochMetrics> metrics;
+  std::vector<double> angles;  ///< Fig 7A: this epoch's local-vs-backprop angles so far (analysis.record_angles)
 };
 
 void put_spikes(io::ArchiveWriter& a, const std::string& name, const SpikeHistory& h) {
@@ -216,6 +218,7 @@ void write_checkpoint(const io::RunDir& run, const Network& net, const Position&
   a.put("psp_out", s.psp_out);
   a.put("rate_out", s.rate_out);
   a.put("active", pos.active);
+  a.put("angles", pos.angles);
   a.put("unsaturated", pos.unsaturated);
   std::uint64_t loss_bits = 0, secs_bits = 0;
   std::memcpy(&loss_bits, &pos.epoch_loss, sizeof loss_bits);
@@ -255,6 +258,7 @@ Position read_checkpoint(const io::RunDir& run, Network& net) {
   net.rebuild_drives(s);
   Position pos;
   pos.active = a.get<std::uint8_t>("active");
+  pos.angles = a.get<double>("angles");
   pos.unsaturated = a.get<std::uint8_t>("unsaturated");
   pos.epoch = meta.at("epoch").get<int>();
   pos.index = meta.at("index").get<std::int64_t>();
@@ -454,8 +458,18 @@ TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io
       const auto e = static_cast<std::uint64_t>(epoch);
       const auto k = static_cast<std::uint64_t>(pos.index);
       Stream noise(st.seed, "feedback.noise", e, k);
-      const ExampleOutcome out =
-          net.train_example(pixels, data.train.labels[image], net.draw_schedule(e, k), &noise);
+      ExampleTrace trace;
+      const ExampleOutcome out = net.train_example(pixels, data.train.labels[image], net.draw_schedule(e, k), &noise,
+                                                   st.record_angles ? &trace : nullptr);
+      if (st.record_angles) {
+        // Fig 7A: both updates of W^0 share the presynaptic factor, so the angle between the weight updates is
+        // the angle between the local error E^0 and the backprop error E^0_bp (spec 10.5). NaN if one is zero.
+        const auto& e0 = trace.error[0];
+        const auto& e_bp = trace.error_bp[0];
+        const bool zero = std::all_of(e0.begin(), e0.end(), [](double v) { return v == 0.0; }) ||
+                          std::all_of(e_bp.begin(), e_bp.end(), [](double v) { return v == 0.0; });
+        pos.angles.push_back(zero ? kNaN : analysis::angle_degrees(e0, e_bp));
+      }
       ++pos.examples_done;
       pos.epoch_errors += out.predicted != data.train.labels[image];
       pos.epoch_loss += out.loss;
@@ -521,6 +535,15 @@ TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io
     pos.metrics.push_back(row);
     progress.finish(fmt::format("test error {:.2f} %, train error {:.2f} %", row.test_error, row.train_error));
     write_metrics(run, pos.metrics);
+    if (st.record_angles) {
+      io::CsvTable angles({"example", "angle_deg"});
+      const auto first = static_cast<std::int64_t>(pos.examples_done) - static_cast<std::int64_t>(pos.angles.size());
+      for (std::size_t i = 0; i < pos.angles.size(); ++i) {
+        angles.add_row({io::CsvValue(first + static_cast<std::int64_t>(i) + 1), io::CsvValue(pos.angles[i])});
+      }
+      run.write_text(fmt::format("analysis/angles_epoch_{}.csv", epoch), angles.str());
+      pos.angles.clear();
+    }
     if (st.save_epoch_weights || epoch == st.epochs) {
       save_weights(run, fmt::format("weights/epoch_{}", epoch), net.weights());
     }

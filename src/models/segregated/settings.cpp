@@ -126,6 +126,11 @@ config::Schema build_schema() {
   s.add_int("test.quick_examples", e.quick_test_examples, "images", "images per quick test", at_least_one);
   s.add_int("test.threads", e.threads, "threads", "threads for test passes; 0 = all cores", nonnegative);
 
+  // Analyses.
+  s.add_bool("analysis.record_angles", e.record_angles,
+             "Fig 7A: record the angle between the local and the backprop update of W^0 for every example "
+             "(analysis/angles_epoch_N.csv)");
+
   // Data.
   s.add_choice("data.dataset", e.dataset, {"mnist", "fashion-mnist"}, "data set (28x28 grey images, 10 classes)");
   s.add_choice("data.pixel_order", "row_major", {"row_major", "column_major"},
@@ -220,6 +225,11 @@ ExperimentSettings settings_from_config(const config::Config& c) {
   e.threads = static_cast<int>(c.get_int("test.threads"));
   e.dataset = c.get_string("data.dataset");
   e.column_major_pixels = c.get_string("data.pixel_order") == "column_major";
+  e.record_angles = c.get_bool("analysis.record_angles");
+  if (e.record_angles && p.n_layers() < 2) {
+    fail("{}: analysis.record_angles needs a hidden layer, but model.layers = [{}] has none", c.source(),
+         p.layers.back());
+  }
   try {
     p.validate();
   } catch (const Error& err) {

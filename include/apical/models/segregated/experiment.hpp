@@ -42,6 +42,7 @@ struct ExperimentSettings {
   double saturated_rate = 0.99;             ///< ... or above saturated_rate * lambda_max for a whole epoch stops the run
   std::string dataset = "mnist";
   bool column_major_pixels = false;         ///< feed pixels column by column (the authors' code), A.17
+  bool record_angles = false;               ///< Fig 7A: angle between the local and the backprop update of W^0
 };
 
 /// Per-epoch metrics (one row of metrics.csv). Epoch 0 is the initial test.
