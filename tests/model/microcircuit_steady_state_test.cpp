@@ -118,7 +118,7 @@ TEST_P(MicrocircuitFixedPoint, DynamicsConvergeToTheClosedFormSteadyStates) {
 }
 
 INSTANTIATE_TEST_SUITE_P(
-    Cases, MicrocircuitFixedPoint,
+    Microcircuit, MicrocircuitFixedPoint,
     ::testing::Values(
         Case{"regression_net_target", {30, 20, 10}, TransferKind::soft_relu, false, true, NudgingForm::current},
         Case{"no_target", {30, 20, 10}, TransferKind::soft_relu, false, false, NudgingForm::current},
