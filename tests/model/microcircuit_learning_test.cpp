@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // Learning in the full microcircuit dynamics: the self-prediction protocol (spec 4.3, Fig S1, test 12.3) and the
 // approximation of backprop in the weak-feedback limit (spec 7, test 12.4).
-#include "apical/core/rng.hpp"
-#include "apical/models/microcircuit/network.hpp"
-#include "apical/models/microcircuit/steady_state.hpp"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdio>
 #include <vector>
+
+#include "apical/core/rng.hpp"
+#include "apical/models/microcircuit/network.hpp"
+#include "apical/models/microcircuit/steady_state.hpp"
 
 namespace apical::microcircuit {
 namespace {
@@ -36,7 +36,8 @@ Errors probe(const Network& net, const std::vector<std::vector<double>>& pattern
     copy.set_noise(false);
     copy.present(pattern);
     e.apical += copy.activity().v_A[1].norm() / static_cast<double>(patterns.size());
-    e.interneuron += (copy.state().u_P[2] - copy.state().u_I[1]).squaredNorm() / static_cast<double>(patterns.size());
+    e.interneuron +=
+        (copy.state().u_P[2] - copy.state().u_I[1]).squaredNorm() / static_cast<double>(patterns.size());
   }
   return e;
 }
@@ -88,7 +89,9 @@ TEST(MicrocircuitLearning, SelfPredictionProtocolSilencesTheApicalCompartment) {
 }
 
 /// Cosine similarity of two matrices seen as vectors.
-double cosine(const Matrix& a, const Matrix& b) { return (a.array() * b.array()).sum() / (a.norm() * b.norm()); }
+double cosine(const Matrix& a, const Matrix& b) {
+  return (a.array() * b.array()).sum() / (a.norm() * b.norm());
+}
 
 /// The steady-state Eq. 7 induction of layer k and the backprop update of spec 7 for a self-predicting network
 /// whose apical and somatic conductances are scaled by epsilon.
@@ -110,7 +113,8 @@ Comparison compare_with_backprop(double epsilon, bool symmetric, std::uint64_t s
   p.init_down = 1.0;
   Weights w = Weights::random(p, seed);
   if (symmetric) {
-    for (int k = 1; k < p.n_top(); ++k) w.down[static_cast<std::size_t>(k)] = w.up[static_cast<std::size_t>(k + 1)].transpose();
+    for (int k = 1; k < p.n_top(); ++k)
+      w.down[static_cast<std::size_t>(k)] = w.up[static_cast<std::size_t>(k + 1)].transpose();
   }
   w.make_self_predicting(p);
   Stream s(seed, "test.data");
@@ -134,9 +138,10 @@ Comparison compare_with_backprop(double epsilon, bool symmetric, std::uint64_t s
   const int N = p.n_top();
   std::vector<Vector> r(static_cast<std::size_t>(N + 1));
   r[0] = input;
-  for (int k = 1; k <= N; ++k) r[static_cast<std::size_t>(k)] = apply(p.transfer, ff.u_P[static_cast<std::size_t>(k)]);
-  Vector delta = apply_derivative(p.transfer, ff.u_P[static_cast<std::size_t>(N)]).cwiseProduct(
-      target - ff.u_P[static_cast<std::size_t>(N)]);
+  for (int k = 1; k <= N; ++k)
+    r[static_cast<std::size_t>(k)] = apply(p.transfer, ff.u_P[static_cast<std::size_t>(k)]);
+  Vector delta = apply_derivative(p.transfer, ff.u_P[static_cast<std::size_t>(N)])
+                     .cwiseProduct(target - ff.u_P[static_cast<std::size_t>(N)]);
   Comparison c;
   c.cos.assign(static_cast<std::size_t>(N), 0.0);
   for (int k = N; k >= 1; --k) {
@@ -158,12 +163,13 @@ TEST(MicrocircuitLearning, WeakFeedbackLimitApproachesBackprop) {
   const double epsilons[] = {1.0, 0.1, 0.01, 0.001};
   for (double eps : epsilons) {
     runs.push_back(compare_with_backprop(eps, true, 3));
-    std::printf("  epsilon %-6g cos(layer 1, 2, 3) = %.8f %.8f %.8f\n", eps, runs.back().cos[0], runs.back().cos[1],
-                runs.back().cos[2]);
+    std::printf("  epsilon %-6g cos(layer 1, 2, 3) = %.8f %.8f %.8f\n", eps, runs.back().cos[0],
+                runs.back().cos[1], runs.back().cos[2]);
   }
   for (std::size_t k = 0; k < 3; ++k) {
     for (std::size_t i = 1; i < runs.size(); ++i) {
-      EXPECT_LT(1 - runs[i].cos[k], 1 - runs[i - 1].cos[k] + 1e-12) << "layer " << k + 1 << " epsilon " << epsilons[i];
+      EXPECT_LT(1 - runs[i].cos[k], 1 - runs[i - 1].cos[k] + 1e-12)
+          << "layer " << k + 1 << " epsilon " << epsilons[i];
     }
     EXPECT_GT(runs.back().cos[k], 1 - 1e-4) << "layer " << k + 1;
   }

@@ -3,6 +3,7 @@
 // self-predicting state (spec 4.2, test suggestions 12.1 and 12.2).
 #include <gtest/gtest.h>
 
+#include <ostream>
 #include <vector>
 
 #include "apical/core/error.hpp"
@@ -62,6 +63,10 @@ struct Case {
   bool target;
   NudgingForm nudging;
 };
+
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << c.name;
+}
 
 class MicrocircuitFixedPoint : public ::testing::TestWithParam<Case> {};
 
