@@ -241,23 +241,45 @@ Network::Network(Params params, Weights weights, std::uint64_t seed)
   s.target = Vector::Zero(p.n_output());
   s.target_pattern = Vector::Zero(p.n_output());
   for (int k = 1; k <= n_top; ++k) {
-    const auto K = sz(k);
-    s.u_P[K] = Vector::Zero(p.size(k));
-    s.noise_P[K] = Stream(seed, "noise.pyramid", static_cast<std::uint64_t>(k));
-    if (p.eta_up[K - 1] > 0) {
-      s.d_up[K] = Matrix::Zero(p.size(k), p.size(k - 1));
-      if (p.bias) s.d_up_bias[K] = Vector::Zero(p.size(k));
-    }
+    s.u_P[sz(k)] = Vector::Zero(p.size(k));
+    s.noise_P[sz(k)] = Stream(seed, "noise.pyramid", static_cast<std::uint64_t>(k));
     if (!p.is_hidden(k)) continue;
-    s.u_I[K] = Vector::Zero(p.size(k + 1));
-    s.noise_I[K] = Stream(seed, "noise.interneuron", static_cast<std::uint64_t>(k));
-    if (p.eta_down[K - 1] > 0) s.d_down[K] = Matrix::Zero(p.size(k), p.size(k + 1));
-    if (p.eta_ip[K - 1] > 0) {
-      s.d_ip[K] = Matrix::Zero(p.size(k + 1), p.size(k));
-      if (p.bias) s.d_ip_bias[K] = Vector::Zero(p.size(k + 1));
-    }
-    if (p.eta_pi[K - 1] > 0) s.d_pi[K] = Matrix::Zero(p.size(k), p.size(k + 1));
+    s.u_I[sz(k)] = Vector::Zero(p.size(k + 1));
+    s.noise_I[sz(k)] = Stream(seed, "noise.interneuron", static_cast<std::uint64_t>(k));
   }
+  allocate_traces();
+}
+
+void Network::allocate_traces() {
+  const Params& p = params_;
+  State& s = state_;
+  // Traces are kept for plastic classes only; one that exists already keeps its value.
+  const auto need = [](Matrix& m, bool plastic, int rows, int cols) {
+    if (plastic && m.size() == 0) m = Matrix::Zero(rows, cols);
+  };
+  const auto need_vector = [](Vector& v, bool plastic, int rows) {
+    if (plastic && v.size() == 0) v = Vector::Zero(rows);
+  };
+  for (int k = 1; k <= p.n_top(); ++k) {
+    const auto K = sz(k);
+    need(s.d_up[K], p.eta_up[K - 1] > 0, p.size(k), p.size(k - 1));
+    need_vector(s.d_up_bias[K], p.bias && p.eta_up[K - 1] > 0, p.size(k));
+    if (!p.is_hidden(k)) continue;
+    need(s.d_down[K], p.eta_down[K - 1] > 0, p.size(k), p.size(k + 1));
+    need(s.d_ip[K], p.eta_ip[K - 1] > 0, p.size(k + 1), p.size(k));
+    need_vector(s.d_ip_bias[K], p.bias && p.eta_ip[K - 1] > 0, p.size(k + 1));
+    need(s.d_pi[K], p.eta_pi[K - 1] > 0, p.size(k), p.size(k + 1));
+  }
+}
+
+void Network::set_params(const Params& params) {
+  params.validate();
+  if (params.layers != params_.layers || params.bias != params_.bias) {
+    fail("set_params: model.layers and model.bias cannot change in a running network");
+  }
+  params_ = params;
+  derived_ = Derived(params_);
+  allocate_traces();
 }
 
 void Network::set_input(std::span<const double> rates) {

@@ -115,6 +115,10 @@ class Network {
   const State& state() const { return state_; }
   State& state() { return state_; }
 
+  /// Replaces the parameters of a running network (e.g. the learning rates between the phases of an experiment):
+  /// everything may change except model.layers and model.bias. Traces of classes that become plastic start at 0.
+  void set_params(const Params& params);
+
   /// A new input pattern (rates r_pattern, n_0 values): the pattern onset for the learning lag and trace reset.
   void set_input(std::span<const double> rates);
   /// Turns on the output teaching current towards u_target (n_N potentials).
@@ -145,6 +149,7 @@ class Network {
 
  private:
   void apply_plasticity(const Activity& a);
+  void allocate_traces();
 
   Params params_;
   Derived derived_;
