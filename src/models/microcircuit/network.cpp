@@ -57,12 +57,24 @@ void apply_into(const Transfer& phi, const Vector& v, Vector& out) {
 /// With tau_w = 0 (alpha = 1) the trace is the induction itself.
 void learn(Matrix& w, Vector* bias, Matrix& trace, Vector* bias_trace, const Factors& f, double alpha,
            double dt_eta) {
-  trace *= (1.0 - alpha);
-  trace.noalias() += alpha * f.post * f.pre.transpose();
-  w.noalias() += dt_eta * trace;
+  // One fused pass over each row (row-major storage), so trace and weight are read and written once.
+  const double keep = 1.0 - alpha;
+  const Eigen::Index n_pre = f.pre.size();
+  for (Eigen::Index i = 0; i < f.post.size(); ++i) {
+    const double a_post = alpha * f.post[i];
+    double* d = trace.row(i).data();
+    double* wi = w.row(i).data();
+    const double* pre = f.pre.data();
+    for (Eigen::Index j = 0; j < n_pre; ++j) {
+      d[j] = keep * d[j] + a_post * pre[j];
+      wi[j] += dt_eta * d[j];
+    }
+  }
   if (bias != nullptr) {
-    *bias_trace = (1.0 - alpha) * *bias_trace + alpha * f.post;
-    *bias += dt_eta * *bias_trace;
+    for (Eigen::Index i = 0; i < f.post.size(); ++i) {
+      (*bias_trace)[i] = keep * (*bias_trace)[i] + alpha * f.post[i];
+      (*bias)[i] += dt_eta * (*bias_trace)[i];
+    }
   }
 }
 
