@@ -99,7 +99,27 @@ TEST(MicrocircuitParams, ValidateNamesTheKey) {
   p.nudging = NudgingForm::conductance;
   p.E_exc = -2;
   EXPECT_THAT(error_of(p), HasSubstr("model.E_exc"));
+  p = Params{};
+  p.g_som = 25;
+  EXPECT_THAT(error_of(p), HasSubstr("dynamics.dt = 0.1 ms is too large"));
   EXPECT_EQ(error_of(Params{}), "");
+}
+
+TEST(MicrocircuitDynamics, DivergenceStopsWithAMessage) {
+  // Guard rail: a runaway recurrent loop (steep transfer, large weights) is reported, not simulated further.
+  Params p;
+  p.layers = {5, 5, 5};
+  p.transfer.gamma = 10;
+  p.init_up = p.init_down = p.init_ip = p.init_pi = 40;
+  p.sigma = 0;
+  Network net(p, Weights::random(p, 1), 1);
+  const std::vector<double> pattern(5, 1.0);
+  try {
+    net.present(pattern);
+    FAIL() << "expected a divergence error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("non-finite potential"));
+  }
 }
 
 TEST(MicrocircuitParams, ConductanceNudgingEqualsCurrentUnlessClipped) {

@@ -5,7 +5,6 @@
 #include <utility>
 
 #include "apical/core/error.hpp"
-#include "apical/models/microcircuit/steady_state.hpp"
 
 namespace apical::microcircuit {
 namespace {
@@ -230,9 +229,15 @@ Activity compute_activity(const Params& p, const Weights& w, const Vector& r_0, 
 // ---------------------------------------------------------------------------------------------------------------
 // Network
 
+namespace {
+Params validated(Params p) {
+  p.validate();
+  return p;
+}
+}  // namespace
+
 Network::Network(Params params, Weights weights, std::uint64_t seed)
-    : params_(std::move(params)), derived_(params_), weights_(std::move(weights)) {
-  params_.validate();
+    : params_(validated(std::move(params))), derived_(params_), weights_(std::move(weights)) {
   weights_.check_shapes(params_);
   const Params& p = params_;
   const int n_top = p.n_top();

@@ -98,6 +98,15 @@ void Params::validate() const {
         "1 / (g_lk + g_B + g_A) ~ 0.5 ms, so forward Euler needs a step well below it (community value 0.1 ms)",
         dt);
   }
+  // Forward Euler on du/dt = -g u is stable only for dt g < 2; g is the total conductance of a soma.
+  const double g_max = std::max({g_lk + g_B + g_A, g_lk + g_B + g_som, g_lk + g_D + g_som_interneuron});
+  if (!(dt * g_max < 2.0)) {
+    fail(
+        "dynamics.dt = {} ms is too large for the conductances: the largest total somatic conductance is {} / ms "
+        "(g_lk + g_B + g_A, g_lk + g_B + g_som or g_lk + g_D + g_som_interneuron), and forward Euler needs "
+        "dt * g < 2 (better << 1)",
+        dt, g_max);
+  }
   require_positive(pattern_duration, "dynamics.pattern_duration");
   if (!multiple_of(pattern_duration, dt)) {
     fail("dynamics.pattern_duration = {} ms is not a whole number of steps of dynamics.dt = {} ms",
