@@ -33,7 +33,28 @@ struct Job {
   fs::path folder;
   std::vector<double> test_curve;   ///< test error per epoch (0 = initial)
   std::vector<double> repeats;      ///< repeated final tests
+  bool need_repeats = false;        ///< used by a test-error panel (angle-only runs skip the repeated tests)
+  std::vector<double> angles;       ///< Fig 7A: per-example angles of all epochs
 };
+
+/// Trailing mean over up to `window` values, ignoring NaN (examples whose update was exactly zero).
+std::vector<double> sliding_mean_finite(const std::vector<double>& x, std::size_t window) {
+  std::vector<double> out(x.size());
+  double sum = 0;
+  std::size_t count = 0;
+  for (std::size_t i = 0; i < x.size(); ++i) {
+    if (std::isfinite(x[i])) {
+      sum += x[i];
+      ++count;
+    }
+    if (i >= window && std::isfinite(x[i - window])) {
+      sum -= x[i - window];
+      --count;
+    }
+    out[i] = count > 0 ? sum / static_cast<double>(count) : kNaN;
+  }
+  return out;
+}
 
 std::string hex_hash(std::string_view text) {
   std::uint64_t h = 0xCBF29CE484222325ULL;
@@ -67,6 +88,8 @@ const std::vector<Condition>& guerguiev_conditions() {
       {"symmetric_feedback_noise", "symmetric feedback + noise", "symmetric_feedback_noise.yaml", {}},
       {"strong_attenuation", "g_A = 0.05", "strong_attenuation.yaml", {}},
       {"weak_attenuation", "g_A = 0.6", "weak_attenuation.yaml", {}},
+      {"angles_spiking_feedback", "spiking feedback", "one_hidden.yaml", {"analysis.record_angles=true"}},
+      {"angles_rate_feedback", "rate feedback", "rate_feedback.yaml", {"analysis.record_angles=true"}},
   };
   return c;
 }
@@ -92,6 +115,8 @@ const std::vector<Figure>& guerguiev_figures() {
          {{"one_hidden", "sparse_feedback", 44.96, 4.4e-34},
           {"one_hidden", "sparse_feedback_x1", -51.30, 3.2e-36},
           {"sparse_feedback", "sparse_feedback_x1", -100.73, 2.8e-47}}}}},
+      {"7", "Fig 7A: angle between the local and the backprop update of W^0 (10 epochs)", 10,
+       {{"7A", {"angles_spiking_feedback", "angles_rate_feedback"}, {kNaN, kNaN}, {}, true}}},
       {"9", "Fig 9B: apical attenuation in the two-hidden-layer network", 60,
        {{"9B", {"two_hidden", "strong_attenuation", "weak_attenuation"}, {3.2, kNaN, kNaN},
          {{"two_hidden", "strong_attenuation", -4.00, 8.4e-4},
@@ -112,7 +137,7 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
   for (const auto& id : opt.figures) {
     const bool known = std::any_of(guerguiev_figures().begin(), guerguiev_figures().end(),
                                    [&](const Figure& f) { return f.id == id; });
-    if (!known) fail("--figure {}: not a reproducible figure; valid: 6, 6s1, 8, 8s1, 9 (or --all)", id);
+    if (!known) fail("--figure {}: not a reproducible figure; valid: 6, 6s1, 7, 8, 8s1, 9 (or --all)", id);
   }
   if (opt.repeats < 2) fail("--repeats {}: the t-tests need at least 2 repeated tests per condition", opt.repeats);
   if (!fs::is_directory(opt.configs)) {
@@ -129,10 +154,14 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
     for (const auto& panel : f->panels) {
       for (const auto& id : panel.conditions) {
         const std::string key = job_key(id, epochs);
-        if (jobs.count(key) != 0) continue;
+        if (jobs.count(key) != 0) {
+          jobs.at(key).need_repeats = jobs.at(key).need_repeats || !panel.angles;
+          continue;
+        }
         Job job;
         job.condition = &condition(id);
         job.epochs = epochs;
+        job.need_repeats = !panel.angles;
         std::vector<std::string> overrides = job.condition->overrides;
         overrides.push_back(fmt::format("training.epochs={}", epochs));
         if (opt.examples_per_epoch > 0) overrides.push_back(fmt::format("training.examples_per_epoch={}", opt.examples_per_epoch));
@@ -194,6 +223,14 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
         // Per-epoch test errors.
         const io::CsvTable metrics = io::CsvTable::read(job.folder / "metrics.csv");
         for (std::size_t r = 0; r < metrics.rows(); ++r) job.test_curve.push_back(metrics.number(r, "test_error_pct"));
+        for (int e = 1; e <= job.epochs && st.record_angles; ++e) {
+          const io::CsvTable t = io::CsvTable::read(job.folder / "analysis" / fmt::format("angles_epoch_{}.csv", e));
+          for (std::size_t r = 0; r < t.rows(); ++r) job.angles.push_back(t.number(r, "angle_deg"));
+        }
+        if (!job.need_repeats) {
+          say(fmt::format("done: {} ({} epochs): {} angles", job.condition->id, job.epochs, job.angles.size()));
+          continue;
+        }
         // Repeated tests of the final weights (reused when already there).
         const fs::path rep = job.folder / "tests" / "repeats_final.csv";
         if (fs::exists(rep)) {
@@ -259,6 +296,41 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
     for (const auto& panel : f->panels) {
       std::vector<const Job*> cols;
       for (const auto& id : panel.conditions) cols.push_back(&jobs.at(job_key(id, epochs)));
+      if (panel.angles) {
+        // Fig_7A.csv: the angle smoothed over a sliding window of 100 examples, per condition.
+        std::vector<std::string> header = {"example"};
+        std::vector<std::vector<double>> smooth;
+        for (const Job* j : cols) {
+          header.push_back(j->condition->label);
+          smooth.push_back(sliding_mean_finite(j->angles, 100));
+        }
+        io::CsvTable table(header);
+        std::size_t n_rows = 0;
+        for (const auto& v : smooth) n_rows = std::max(n_rows, v.size());
+        for (std::size_t r = 0; r < n_rows; ++r) {
+          std::vector<io::CsvValue> row = {io::CsvValue(r + 1)};
+          for (const auto& v : smooth) row.emplace_back(r < v.size() ? v[r] : kNaN);
+          table.add_row(row);
+        }
+        table.write(opt.out / fmt::format("Fig_{}.csv", panel.name));
+        report += fmt::format("### Panel {}\n\nPaper: spiking feedback falls from about 90 to about 65 degrees, then rises "
+                              "to about 70; rate feedback falls to about 35, then rises to about 40.\n\n"
+                              "| condition | first 100 examples | minimum (100-example mean) | last 100 examples | "
+                              "examples | run |\n|---|---|---|---|---|---|\n",
+                              panel.name);
+        for (std::size_t c = 0; c < cols.size(); ++c) {
+          const auto& v = smooth[c];
+          double lo = kNaN;
+          for (std::size_t i = std::min<std::size_t>(99, v.size()); i < v.size(); ++i) {
+            if (std::isfinite(v[i]) && !(v[i] >= lo)) lo = v[i];
+          }
+          report += fmt::format("| {} | {:.1f} deg | {:.1f} deg | {:.1f} deg | {} | `{}` |\n", cols[c]->condition->label,
+                                v.empty() ? kNaN : v[std::min<std::size_t>(99, v.size() - 1)], lo,
+                                v.empty() ? kNaN : v.back(), v.size(), fs::relative(cols[c]->folder, opt.out).string());
+        }
+        report += fmt::format("\nFile: `Fig_{}.csv` (angle in degrees, trailing mean over 100 examples).\n\n", panel.name);
+        continue;
+      }
       // Fig_<panel>_errors.csv: test error per epoch; Fig_<panel>_final_errors.csv: the repeated tests.
       std::vector<std::string> header = {"epoch"};
       for (const Job* j : cols) header.push_back(j->condition->label);

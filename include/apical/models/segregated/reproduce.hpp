@@ -35,6 +35,7 @@ struct Panel {
   std::vector<std::string> conditions; ///< condition ids, in column order
   std::vector<double> paper_error;     ///< the paper's final test error per condition (%), NaN if not in the text
   std::vector<ReportedTest> tests;
+  bool angles = false;                 ///< an angle panel (Fig 7A): Fig_<name>.csv of sliding-mean angles
 };
 
 struct Figure {
