@@ -55,6 +55,8 @@ ExperimentSettings small_settings(Mode mode) {
   st.quick_test_every = 15;  // quick tests (and the state resets after them) must not break exactness
   st.quick_test_examples = 5;
   st.threads = 2;
+  st.record_angles = true;    // the analysis recorders must resume exactly too
+  st.record_jacobian = true;
   return st;
 }
 
@@ -109,6 +111,12 @@ TEST_P(Resume, StoppedAndResumedRunEqualsUninterruptedRun) {
     }
   }
   EXPECT_EQ(test::read_text(whole.file("quick_tests.csv")), test::read_text(parts.file("quick_tests.csv")));
+  for (const char* f : {"analysis/angles_epoch_1.csv", "analysis/angles_epoch_2.csv", "analysis/jacobian_epoch_1.csv",
+                        "analysis/jacobian_epoch_2.csv"}) {
+    const std::string a_text = test::read_text(whole.file(f));
+    EXPECT_FALSE(a_text.empty()) << f;
+    EXPECT_EQ(a_text, test::read_text(parts.file(f))) << f;
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(StopPoints, Resume,

@@ -9,6 +9,7 @@
 #include "apical/io/csv.hpp"
 #include "apical/io/npy.hpp"
 #include "apical/io/run_dir.hpp"
+#include "apical/models/segregated/jacobian.hpp"
 
 #include <fmt/format.h>
 
@@ -18,6 +19,7 @@
 #include <cstring>
 #include <limits>
 #include <numeric>
+#include <optional>
 #include <thread>
 
 namespace apical::segregated {
@@ -118,6 +120,7 @@ struct Position {
   std::vector<std::uint8_t> unsaturated;  ///< per layer: not saturated at some example of this epoch
   std::vector<EpochMetrics> metrics;
   std::vector<double> angles;  ///< Fig 7A: this epoch's local-vs-backprop angles so far (analysis.record_angles)
+  std::vector<double> jacobian;  ///< Fig 5S1A: this epoch's (product of means, mean of products) eigenvalues
 };
 
 void put_spikes(io::ArchiveWriter& a, const std::string& name, const SpikeHistory& h) {
@@ -202,8 +205,9 @@ void get_weights(const io::ArchiveReader& a, Weights& w) {
   }
 }
 
-void write_checkpoint(const io::RunDir& run, const Network& net, const Position& pos) {
+void write_checkpoint(const io::RunDir& run, const Network& net, const Position& pos, const JacobianRecorder* jac) {
   io::ArchiveWriter a;
+  if (jac != nullptr) jac->save(a, "jacobian_window");
   put_weights(a, net.weights());
   const SimState& s = net.state();
   put_population(a, "input", s.input);
@@ -219,6 +223,7 @@ void write_checkpoint(const io::RunDir& run, const Network& net, const Position&
   a.put("rate_out", s.rate_out);
   a.put("active", pos.active);
   a.put("angles", pos.angles);
+  a.put("jacobian", pos.jacobian);
   a.put("unsaturated", pos.unsaturated);
   std::uint64_t loss_bits = 0, secs_bits = 0;
   std::memcpy(&loss_bits, &pos.epoch_loss, sizeof loss_bits);
@@ -235,8 +240,9 @@ void write_checkpoint(const io::RunDir& run, const Network& net, const Position&
   a.write(run.file(kCheckpointFile));
 }
 
-Position read_checkpoint(const io::RunDir& run, Network& net) {
+Position read_checkpoint(const io::RunDir& run, Network& net, JacobianRecorder* jac) {
   const io::ArchiveReader a = io::ArchiveReader::open(run.file(kCheckpointFile));
+  if (jac != nullptr) jac->load(a, "jacobian_window");
   const auto& meta = a.meta();
   if (meta.value("format", "") != kCheckpointFormat || meta.value("version", 0) != kCheckpointVersion) {
     fail("{}: not a version-{} segregated-dendrites checkpoint (format '{}', version {})", a.source().string(),
@@ -259,6 +265,7 @@ Position read_checkpoint(const io::RunDir& run, Network& net) {
   Position pos;
   pos.active = a.get<std::uint8_t>("active");
   pos.angles = a.get<double>("angles");
+  pos.jacobian = a.get<double>("jacobian");
   pos.unsaturated = a.get<std::uint8_t>("unsaturated");
   pos.epoch = meta.at("epoch").get<int>();
   pos.index = meta.at("index").get<std::int64_t>();
@@ -415,6 +422,8 @@ TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io
   const int n_layers = p.n_layers();
 
   Network net(p, Weights::initialise(p, st.seed), st.seed);
+  std::optional<JacobianRecorder> jacobian;
+  if (st.record_jacobian) jacobian.emplace(p.layers[0], p.layers[1], 100);
   Position pos;
   const bool resuming = std::filesystem::exists(run.file(kCheckpointFile));
   ProgressOptions popt;
@@ -425,7 +434,7 @@ TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io
   };
 
   if (resuming) {
-    pos = read_checkpoint(run, net);
+    pos = read_checkpoint(run, net, jacobian ? &*jacobian : nullptr);
     note(fmt::format("resuming {} at epoch {}, example {} of {}", run.path().string(), pos.epoch, pos.index, n_train));
   } else {
     save_weights(run, "weights/initial", net.weights());
@@ -459,8 +468,22 @@ TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io
       const auto k = static_cast<std::uint64_t>(pos.index);
       Stream noise(st.seed, "feedback.noise", e, k);
       ExampleTrace trace;
+      LayerWeights output_before, feedback_before;  // the weights of the forward phase (Fig 5S1)
+      if (jacobian) {
+        output_before = net.weights().layers[1];
+        feedback_before.Y = net.weights().layers[0].Y;
+        feedback_before.c = net.weights().layers[0].c;
+      }
       const ExampleOutcome out = net.train_example(pixels, data.train.labels[image], net.draw_schedule(e, k), &noise,
-                                                   st.record_angles ? &trace : nullptr);
+                                                   st.record_angles || jacobian ? &trace : nullptr);
+      if (jacobian) {
+        jacobian->add(p, net.derived(), output_before, feedback_before, trace.forward[1].soma);
+        if (pos.examples_done == 0) {
+          run.write_npy("analysis/JbJg_initial.npy", jacobian->product_of_means(), {sz(p.layers[1]), sz(p.layers[1])});
+        }
+        pos.jacobian.push_back(jacobian->max_eig_product_of_means());
+        pos.jacobian.push_back(jacobian->max_eig_mean_of_products());
+      }
       if (st.record_angles) {
         // Fig 7A: both updates of W^0 share the presynaptic factor, so the angle between the weight updates is
         // the angle between the local error E^0 and the backprop error E^0_bp (spec 10.5). NaN if one is zero.
@@ -503,7 +526,7 @@ TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io
         Position saved = pos;
         ++saved.index;  // this example is done
         saved.epoch_train_seconds = train_seconds_before + seconds_since(t_epoch);
-        write_checkpoint(run, net, saved);
+        write_checkpoint(run, net, saved, jacobian ? &*jacobian : nullptr);
       }
       if (stop_now) {
         progress.finish("stopped");
@@ -544,6 +567,18 @@ TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io
       run.write_text(fmt::format("analysis/angles_epoch_{}.csv", epoch), angles.str());
       pos.angles.clear();
     }
+    if (jacobian) {
+      io::CsvTable table({"example", "max_eig_product_of_means", "max_eig_mean_of_products"});
+      const auto n_rec = static_cast<std::int64_t>(pos.jacobian.size() / 2);
+      for (std::int64_t i = 0; i < n_rec; ++i) {
+        table.add_row({io::CsvValue(pos.examples_done - n_rec + i + 1), io::CsvValue(pos.jacobian[static_cast<std::size_t>(2 * i)]),
+                       io::CsvValue(pos.jacobian[static_cast<std::size_t>(2 * i + 1)])});
+      }
+      run.write_text(fmt::format("analysis/jacobian_epoch_{}.csv", epoch), table.str());
+      run.write_npy(fmt::format("analysis/JbJg_epoch_{}.npy", epoch), jacobian->product_of_means(),
+                    {sz(p.layers[1]), sz(p.layers[1])});
+      pos.jacobian.clear();
+    }
     if (st.save_epoch_weights || epoch == st.epochs) {
       save_weights(run, fmt::format("weights/epoch_{}", epoch), net.weights());
     }
@@ -555,7 +590,7 @@ TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io
     std::fill(pos.unsaturated.begin(), pos.unsaturated.end(), 0);
     Position next = pos;
     ++next.epoch;
-    write_checkpoint(run, net, next);
+    write_checkpoint(run, net, next, jacobian ? &*jacobian : nullptr);
   }
   save_weights(run, "weights/final", net.weights());
   summary.completed = true;

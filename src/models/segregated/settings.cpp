@@ -131,6 +131,10 @@ config::Schema build_schema() {
              "Fig 7A: record the angle between the local and the backprop update of W^0 for every example "
              "(analysis/angles_epoch_N.csv)");
 
+  s.add_bool("analysis.record_jacobian", e.record_jacobian,
+             "Fig 5S1: record max eig (I - M)^T (I - M) of the Jacobians over the last 100 examples, both A.10 "
+             "statistics (analysis/jacobian_epoch_N.csv, JbJg_*.npy); one hidden layer only");
+
   // Data.
   s.add_choice("data.dataset", e.dataset, {"mnist", "fashion-mnist"}, "data set (28x28 grey images, 10 classes)");
   s.add_choice("data.pixel_order", "row_major", {"row_major", "column_major"},
@@ -226,6 +230,12 @@ ExperimentSettings settings_from_config(const config::Config& c) {
   e.dataset = c.get_string("data.dataset");
   e.column_major_pixels = c.get_string("data.pixel_order") == "column_major";
   e.record_angles = c.get_bool("analysis.record_angles");
+  e.record_jacobian = c.get_bool("analysis.record_jacobian");
+  if (e.record_jacobian && (p.n_layers() != 2 || p.feedback_routing != FeedbackRouting::broadcast)) {
+    fail("{}: analysis.record_jacobian is Theorem 1's condition for one hidden layer with broadcast feedback; "
+         "model.layers has {} layers",
+         c.source(), p.n_layers());
+  }
   if (e.record_angles && p.n_layers() < 2) {
     fail("{}: analysis.record_angles needs a hidden layer, but model.layers = [{}] has none", c.source(),
          p.layers.back());

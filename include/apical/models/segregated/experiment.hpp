@@ -43,6 +43,7 @@ struct ExperimentSettings {
   std::string dataset = "mnist";
   bool column_major_pixels = false;         ///< feed pixels column by column (the authors' code), A.17
   bool record_angles = false;               ///< Fig 7A: angle between the local and the backprop update of W^0
+  bool record_jacobian = false;             ///< Fig 5S1: Theorem 1's eigenvalue condition over the last 100 examples
 };
 
 /// Per-epoch metrics (one row of metrics.csv). Epoch 0 is the initial test.
