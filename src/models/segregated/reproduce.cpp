@@ -35,6 +35,7 @@ struct Job {
   std::vector<double> repeats;      ///< repeated final tests
   bool need_repeats = false;        ///< used by a test-error panel (angle-only runs skip the repeated tests)
   std::vector<double> angles;       ///< Fig 7A: per-example angles of all epochs
+  std::vector<double> eig_pm, eig_mp;  ///< Fig 5S1A: per-example eigenvalue condition (product of means, mean of products)
 };
 
 /// Trailing mean over up to `window` values, ignoring NaN (examples whose update was exactly zero).
@@ -90,6 +91,7 @@ const std::vector<Condition>& guerguiev_conditions() {
       {"weak_attenuation", "g_A = 0.6", "weak_attenuation.yaml", {}},
       {"angles_spiking_feedback", "spiking feedback", "one_hidden.yaml", {"analysis.record_angles=true"}},
       {"angles_rate_feedback", "rate feedback", "rate_feedback.yaml", {"analysis.record_angles=true"}},
+      {"jacobian_one_hidden", "784-500-10", "one_hidden.yaml", {"analysis.record_jacobian=true"}},
   };
   return c;
 }
@@ -97,6 +99,8 @@ const std::vector<Condition>& guerguiev_conditions() {
 const std::vector<Figure>& guerguiev_figures() {
   // Paper numbers from the eLife text (spec section 11); NaN where they are only in the figure images.
   static const std::vector<Figure> f = {
+      {"5s1", "Fig 5-figure supplement 1: Theorem 1's Jacobian condition during the first epoch", 1,
+       {{"5S1A", {"jacobian_one_hidden"}, {kNaN}, {}, false, true}}},
       {"6", "Fig 6B: depth (no, one and two hidden layers)", 60,
        {{"6B", {"no_hidden", "one_hidden", "two_hidden"}, {8.3, 4.1, 3.2},
          {{"no_hidden", "one_hidden", 197.11, 2.5e-58},
@@ -137,7 +141,7 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
   for (const auto& id : opt.figures) {
     const bool known = std::any_of(guerguiev_figures().begin(), guerguiev_figures().end(),
                                    [&](const Figure& f) { return f.id == id; });
-    if (!known) fail("--figure {}: not a reproducible figure; valid: 6, 6s1, 7, 8, 8s1, 9 (or --all)", id);
+    if (!known) fail("--figure {}: not a reproducible figure; valid: 5s1, 6, 6s1, 7, 8, 8s1, 9 (or --all)", id);
   }
   if (opt.repeats < 2) fail("--repeats {}: the t-tests need at least 2 repeated tests per condition", opt.repeats);
   if (!fs::is_directory(opt.configs)) {
@@ -155,13 +159,13 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
       for (const auto& id : panel.conditions) {
         const std::string key = job_key(id, epochs);
         if (jobs.count(key) != 0) {
-          jobs.at(key).need_repeats = jobs.at(key).need_repeats || !panel.angles;
+          jobs.at(key).need_repeats = jobs.at(key).need_repeats || (!panel.angles && !panel.jacobian);
           continue;
         }
         Job job;
         job.condition = &condition(id);
         job.epochs = epochs;
-        job.need_repeats = !panel.angles;
+        job.need_repeats = !panel.angles && !panel.jacobian;
         std::vector<std::string> overrides = job.condition->overrides;
         overrides.push_back(fmt::format("training.epochs={}", epochs));
         if (opt.examples_per_epoch > 0) overrides.push_back(fmt::format("training.examples_per_epoch={}", opt.examples_per_epoch));
@@ -227,8 +231,16 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
           const io::CsvTable t = io::CsvTable::read(job.folder / "analysis" / fmt::format("angles_epoch_{}.csv", e));
           for (std::size_t r = 0; r < t.rows(); ++r) job.angles.push_back(t.number(r, "angle_deg"));
         }
+        for (int e = 1; e <= job.epochs && st.record_jacobian; ++e) {
+          const io::CsvTable t = io::CsvTable::read(job.folder / "analysis" / fmt::format("jacobian_epoch_{}.csv", e));
+          for (std::size_t r = 0; r < t.rows(); ++r) {
+            job.eig_pm.push_back(t.number(r, "max_eig_product_of_means"));
+            job.eig_mp.push_back(t.number(r, "max_eig_mean_of_products"));
+          }
+        }
         if (!job.need_repeats) {
-          say(fmt::format("done: {} ({} epochs): {} angles", job.condition->id, job.epochs, job.angles.size()));
+          say(fmt::format("done: {} ({} epochs): {} recorded examples", job.condition->id, job.epochs,
+                          std::max(job.angles.size(), job.eig_pm.size())));
           continue;
         }
         // Repeated tests of the final weights (reused when already there).
@@ -296,6 +308,38 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
     for (const auto& panel : f->panels) {
       std::vector<const Job*> cols;
       for (const auto& id : panel.conditions) cols.push_back(&jobs.at(job_key(id, epochs)));
+      if (panel.jacobian) {
+        // Fig_5S1A.csv: the condition per training example; Fig_5S1B_*.npy: J-bar_beta J-bar_gamma before and after.
+        const Job* j = cols.front();
+        io::CsvTable table({"example", "max_eig_product_of_means", "max_eig_mean_of_products"});
+        for (std::size_t r = 0; r < j->eig_pm.size(); ++r) {
+          table.add_row({io::CsvValue(r + 1), io::CsvValue(j->eig_pm[r]), io::CsvValue(j->eig_mp[r])});
+        }
+        table.write(opt.out / fmt::format("Fig_{}.csv", panel.name));
+        fs::copy_file(j->folder / "analysis" / "JbJg_initial.npy", opt.out / "Fig_5S1B_initial.npy",
+                      fs::copy_options::overwrite_existing);
+        fs::copy_file(j->folder / "analysis" / fmt::format("JbJg_epoch_{}.npy", j->epochs),
+                      opt.out / fmt::format("Fig_5S1B_epoch_{}.npy", j->epochs), fs::copy_options::overwrite_existing);
+        auto first_below_one = [](const std::vector<double>& v) -> std::string {
+          for (std::size_t i = 0; i < v.size(); ++i) {
+            if (v[i] < 1.0) return fmt::format("example {}", i + 1);
+          }
+          return "never";
+        };
+        auto at = [](const std::vector<double>& v, std::size_t i) { return v.empty() ? kNaN : v[std::min(i, v.size() - 1)]; };
+        report += fmt::format(
+            "### Panel {}\n\nPaper: the maximum eigenvalue of (I - J_beta J_gamma)^T (I - J_beta J_gamma) \"drops below "
+            "one as learning progresses\" during the first epoch (no numbers in the text).\n\n"
+            "| statistic (window of 100 examples) | after 100 examples | at the end | first below 1 |\n|---|---|---|---|\n"
+            "| product of mean Jacobians (paper caption) | {:.3f} | {:.3f} | {} |\n"
+            "| mean of Jacobian products (authors' code) | {:.3f} | {:.3f} | {} |\n\n"
+            "Files: `Fig_{}.csv`, `Fig_5S1B_initial.npy` and `Fig_5S1B_epoch_{}.npy` (J-bar_beta J-bar_gamma, 10 x 10). "
+            "Run: `{}`.\n\n",
+            panel.name, at(j->eig_pm, 99), at(j->eig_pm, j->eig_pm.size()), first_below_one(j->eig_pm), at(j->eig_mp, 99),
+            at(j->eig_mp, j->eig_mp.size()), first_below_one(j->eig_mp), panel.name, j->epochs,
+            fs::relative(j->folder, opt.out).string());
+        continue;
+      }
       if (panel.angles) {
         // Fig_7A.csv: the angle smoothed over a sliding window of 100 examples, per condition.
         std::vector<std::string> header = {"example"};

@@ -36,6 +36,7 @@ struct Panel {
   std::vector<double> paper_error;     ///< the paper's final test error per condition (%), NaN if not in the text
   std::vector<ReportedTest> tests;
   bool angles = false;                 ///< an angle panel (Fig 7A): Fig_<name>.csv of sliding-mean angles
+  bool jacobian = false;               ///< a Jacobian panel (Fig 5S1A): Fig_<name>.csv of the eigenvalue condition
 };
 
 struct Figure {
