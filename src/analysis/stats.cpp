@@ -124,6 +124,34 @@ std::vector<double> sliding_mean(std::span<const double> x, std::size_t window) 
   return out;
 }
 
+std::vector<double> max_row_correlations(std::span<const double> a, std::size_t n_a, std::span<const double> b,
+                                         std::size_t n_b, std::size_t dim) {
+  if (a.size() != n_a * dim || b.size() != n_b * dim || dim < 2) {
+    fail("max_row_correlations: {} and {} values for {} and {} rows of {}", a.size(), b.size(), n_a, n_b, dim);
+  }
+  // Standardise every row once (zero mean, unit norm); r is then a dot product.
+  auto standardise = [dim](std::span<const double> m, std::size_t rows) {
+    Eigen::MatrixXd z(static_cast<Eigen::Index>(rows), static_cast<Eigen::Index>(dim));
+    for (std::size_t r = 0; r < rows; ++r) {
+      double mean = 0;
+      for (std::size_t j = 0; j < dim; ++j) mean += m[r * dim + j];
+      mean /= static_cast<double>(dim);
+      double ss = 0;
+      for (std::size_t j = 0; j < dim; ++j) ss += (m[r * dim + j] - mean) * (m[r * dim + j] - mean);
+      const double inv = ss > 0 ? 1.0 / std::sqrt(ss) : 0.0;  // a constant row correlates with nothing
+      for (std::size_t j = 0; j < dim; ++j) {
+        z(static_cast<Eigen::Index>(r), static_cast<Eigen::Index>(j)) = (m[r * dim + j] - mean) * inv;
+      }
+    }
+    return z;
+  };
+  const Eigen::MatrixXd za = standardise(a, n_a), zb = standardise(b, n_b);
+  const Eigen::MatrixXd r = za * zb.transpose();
+  std::vector<double> out(n_a);
+  for (std::size_t i = 0; i < n_a; ++i) out[i] = r.row(static_cast<Eigen::Index>(i)).maxCoeff();
+  return out;
+}
+
 double max_eig_i_minus_m(std::span<const double> m, std::size_t n) {
   if (m.size() != n * n) fail("max_eig_i_minus_m: {} values for a {}x{} matrix", m.size(), n, n);
   const auto nn = static_cast<Eigen::Index>(n);

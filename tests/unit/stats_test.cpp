@@ -78,6 +78,16 @@ TEST(TTest, ReproducesEveryPValueThePaperReports) {
   }
 }
 
+TEST(MaxRowCorrelations, FindsTheBestMatchingRow) {
+  // a's rows are a scaled/shifted copy of b's row 1, and the negation of b's row 0.
+  const std::vector<double> b = {1, 2, 3, 4, 4, 1, 3, 2};  // 2 rows of 4
+  const std::vector<double> a = {9, 3, 7, 5,               // 2 * b1 + 1 -> r = 1 with b1
+                                 -1, -2, -3, -4};          // -b0: r = -1 with b0; best is with b1
+  const auto r = max_row_correlations(a, 2, b, 2, 4);
+  EXPECT_NEAR(r[0], 1.0, 1e-14);
+  EXPECT_NEAR(r[1], pearson(std::vector<double>{-1, -2, -3, -4}, std::vector<double>{4, 1, 3, 2}), 1e-14);
+}
+
 TEST(Summary, MeanSdMinMax) {
   const Summary s = summarize(std::vector<double>{2, 4, 4, 4, 5, 5, 7, 9});
   EXPECT_EQ(s.n, 8U);

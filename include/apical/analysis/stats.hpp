@@ -43,6 +43,10 @@ double angle_degrees(std::span<const double> a, std::span<const double> b);
 /// Mean over a trailing window: out[i] = mean of x[max(0, i - window + 1) .. i].
 std::vector<double> sliding_mean(std::span<const double> x, std::size_t window);
 
+/// Fig 7C: for each row of `a` (n_a x dim, row-major), the largest Pearson r with any row of `b` (n_b x dim).
+std::vector<double> max_row_correlations(std::span<const double> a, std::size_t n_a, std::span<const double> b,
+                                         std::size_t n_b, std::size_t dim);
+
 /// Largest eigenvalue of (I - M)^T (I - M) for a square n x n matrix M (row-major): Theorem 1's condition (ii)
 /// holds when it is below 1.
 double max_eig_i_minus_m(std::span<const double> m, std::size_t n);

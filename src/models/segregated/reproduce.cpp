@@ -5,6 +5,7 @@
 #include "apical/core/error.hpp"
 #include "apical/io/atomic_file.hpp"
 #include "apical/io/csv.hpp"
+#include "apical/io/npy.hpp"
 #include "apical/io/run_dir.hpp"
 #include "apical/models/segregated/experiment.hpp"
 #include "apical/models/segregated/settings.hpp"
@@ -92,6 +93,7 @@ const std::vector<Condition>& guerguiev_conditions() {
       {"angles_spiking_feedback", "spiking feedback", "one_hidden.yaml", {"analysis.record_angles=true"}},
       {"angles_rate_feedback", "rate feedback", "rate_feedback.yaml", {"analysis.record_angles=true"}},
       {"jacobian_one_hidden", "784-500-10", "one_hidden.yaml", {"analysis.record_jacobian=true"}},
+      {"backprop", "backprop hidden layer", "backprop.yaml", {}},
   };
   return c;
 }
@@ -108,6 +110,8 @@ const std::vector<Figure>& guerguiev_figures() {
           {"one_hidden", "two_hidden", 42.99, 2.3e-33}}}}},
       {"6s1", "Fig 6-figure supplement 1B: synchronous vs stochastic plateau times", 60,
        {{"6S1B", {"one_hidden", "stochastic_plateaus"}, {4.1, kNaN}, {}}}},
+      {"7bc", "Fig 7B,C: receptive fields of the local rule vs backprop", 60,
+       {{"7C", {"one_hidden", "backprop"}, {4.1, kNaN}, {}, false, false, true}}},
       {"8", "Fig 8B, 8D: sparse and symmetric feedback", 60,
        {{"8B", {"one_hidden", "sparse_feedback"}, {4.1, 3.7}, {{"one_hidden", "sparse_feedback", 16.43, 7.4e-19}}},
         {"8D", {"one_hidden", "symmetric_feedback", "symmetric_feedback_noise"}, {4.1, 3.6, kNaN},
@@ -141,7 +145,7 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
   for (const auto& id : opt.figures) {
     const bool known = std::any_of(guerguiev_figures().begin(), guerguiev_figures().end(),
                                    [&](const Figure& f) { return f.id == id; });
-    if (!known) fail("--figure {}: not a reproducible figure; valid: 5s1, 6, 6s1, 7, 8, 8s1, 9 (or --all)", id);
+    if (!known) fail("--figure {}: not a reproducible figure; valid: 5s1, 6, 6s1, 7, 7bc, 8, 8s1, 9 (or --all)", id);
   }
   if (opt.repeats < 2) fail("--repeats {}: the t-tests need at least 2 repeated tests per condition", opt.repeats);
   if (!fs::is_directory(opt.configs)) {
@@ -308,6 +312,45 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
     for (const auto& panel : f->panels) {
       std::vector<const Job*> cols;
       for (const auto& id : panel.conditions) cols.push_back(&jobs.at(job_key(id, epochs)));
+      if (panel.fields) {
+        // Fig 7C: each local-rule receptive field (row of W^0) against all backprop fields: the largest Pearson r,
+        // and the same after shuffling the values of each local field (control), spec 10.6.
+        const Job& local = *cols[0];
+        const Job& bp = *cols[1];
+        const auto w_local = io::read_npy(local.folder / "weights" / "final" / "W_0.npy");
+        const auto w_bp = io::read_npy(bp.folder / "weights" / "final" / "W_0.npy");
+        const std::size_t n = w_local.shape.at(0), dim = w_local.shape.at(1);
+        const auto a = w_local.as<double>();
+        const auto b = w_bp.as<double>();
+        std::vector<double> shuffled(a);
+        for (std::size_t r = 0; r < n; ++r) {
+          Stream s(1, "fig7c.shuffle", r);
+          for (std::size_t j = dim - 1; j > 0; --j) {
+            std::swap(shuffled[r * dim + j], shuffled[r * dim + static_cast<std::size_t>(s.below(j + 1))]);
+          }
+        }
+        const auto regular = analysis::max_row_correlations(a, n, b, w_bp.shape.at(0), dim);
+        const auto control = analysis::max_row_correlations(shuffled, n, b, w_bp.shape.at(0), dim);
+        io::CsvTable table({"regular", "shuffled"});
+        for (std::size_t r = 0; r < n; ++r) table.add_row({io::CsvValue(regular[r]), io::CsvValue(control[r])});
+        table.write(opt.out / "Fig_7C.csv");
+        const auto sr = analysis::summarize(regular), sc = analysis::summarize(control);
+        const analysis::TTest t = analysis::t_test(regular, control);
+        report += fmt::format(
+            "### Panel {}\n\nPaper: the local-rule fields' maximum correlations with the backprop fields are higher than "
+            "the shuffled control (no statistic given).\n\n| | mean max r | SD | min - max |\n|---|---|---|---|\n"
+            "| regular | {:.3f} | {:.3f} | {:.3f} - {:.3f} |\n| shuffled | {:.3f} | {:.3f} | {:.3f} - {:.3f} |\n\n"
+            "Regular vs shuffled: t = {:.1f} (df {}), p = {:.2g}.\n\n",
+            panel.name, sr.mean, sr.sd, sr.min, sr.max, sc.mean, sc.sd, sc.min, sc.max, t.t, t.df, t.p);
+        report += fmt::format("| network | test error: mean of {} tests | run |\n|---|---|---|\n", opt.repeats);
+        for (const Job* j : cols) {
+          report += fmt::format("| {} | {:.2f} % | `{}` |\n", j->condition->label, analysis::summarize(j->repeats).mean,
+                                fs::relative(j->folder, opt.out).string());
+        }
+        report += "\nFile: `Fig_7C.csv` (one row per local receptive field). The fields themselves (Fig 7B) are "
+                  "`weights/final/W_0.npy` of both runs (rows are fields, columns are pixels, row-major).\n\n";
+        continue;
+      }
       if (panel.jacobian) {
         // Fig_5S1A.csv: the condition per training example; Fig_5S1B_*.npy: J-bar_beta J-bar_gamma before and after.
         const Job* j = cols.front();
