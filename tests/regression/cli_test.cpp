@@ -109,6 +109,9 @@ TEST(Cli, ReproduceFigure6WritesEveryFileAndReusesRuns) {
   EXPECT_NE(report.find("Shortened runs"), std::string::npos);
   EXPECT_NE(report.find("| 784-500-10 | 4.1 % |"), std::string::npos) << report;
   EXPECT_NE(report.find("197.11"), std::string::npos);
+  // Plots are drawn when matplotlib is there, and otherwise the report says how to get them.
+  EXPECT_TRUE(fs::exists(tmp / "out" / "Fig_6B.png") || report.find("python3-matplotlib") != std::string::npos)
+      << report;
   const std::string finals = test::read_text(tmp / "out" / "Fig_6B_final_errors.csv");
   EXPECT_EQ(finals.rfind("repeat,784-10,784-500-10,784-500-100-10\n", 0), 0U) << finals;
   EXPECT_EQ(std::count(finals.begin(), finals.end(), '\n'), 4);  // header + 3 repeats

@@ -1,0 +1,137 @@
+# SPDX-License-Identifier: Apache-2.0
+"""Figures of Guerguiev, Lillicrap & Richards (2017) from the CSV files of `apical reproduce guerguiev2017`.
+
+Each figure is written as PNG and SVG beside its data, with panels laid out like the paper's: test error per
+epoch on the left, the final repeated tests (mean and min-max) on the right.
+"""
+import csv
+import math
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.ticker  # noqa: E402
+
+COLOURS = ["#1f1f1f", "#d62728", "#1f77b4", "#2ca02c", "#9467bd"]
+
+
+def read_csv(path):
+    """Header and columns (as floats) of a CSV file written by apical."""
+    with open(path, newline="") as f:
+        rows = list(csv.reader(f))
+    header, body = rows[0], rows[1:]
+    columns = []
+    for j in range(len(header)):
+        values = []
+        for row in body:
+            text = row[j].strip().lower()
+            values.append(math.nan if text in ("nan", "") else float(text))
+        columns.append(values)
+    return header, columns
+
+
+def save(fig, folder, name):
+    paths = []
+    for ext in ("png", "svg"):
+        path = os.path.join(folder, f"{name}.{ext}")
+        fig.savefig(path, dpi=150, bbox_inches="tight")
+        paths.append(path)
+    plt.close(fig)
+    return paths
+
+
+def error_figure(folder, panel, title):
+    """Test error per epoch and the final repeated tests of one panel (Fig 6B, 6S1B, 8B, 8D, 8S1, 9B)."""
+    curves = os.path.join(folder, f"Fig_{panel}_errors.csv")
+    finals = os.path.join(folder, f"Fig_{panel}_final_errors.csv")
+    if not (os.path.exists(curves) and os.path.exists(finals)):
+        return []
+    header, columns = read_csv(curves)
+    fheader, fcolumns = read_csv(finals)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4), gridspec_kw={"width_ratios": [2.2, 1]})
+    for k, label in enumerate(header[1:]):
+        left.plot(columns[0], columns[k + 1], color=COLOURS[k % len(COLOURS)], label=label, lw=1.5)
+    left.set_xlabel("epoch")
+    left.set_ylabel("test error (%)")
+    left.set_yscale("log")
+    left.yaxis.set_major_formatter(matplotlib.ticker.ScalarFormatter())
+    left.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    left.legend(frameon=False, fontsize=8)
+    left.set_title(f"Fig {panel}: {title}", fontsize=10, loc="left")
+    for k, label in enumerate(fheader[1:]):
+        values = [v for v in fcolumns[k + 1] if not math.isnan(v)]
+        mean = sum(values) / len(values)
+        right.errorbar([k], [mean], yerr=[[mean - min(values)], [max(values) - mean]], fmt="o",
+                       color=COLOURS[k % len(COLOURS)], capsize=4)
+    right.set_xticks(range(len(fheader) - 1))
+    right.set_xticklabels(fheader[1:], rotation=30, ha="right", fontsize=8)
+    right.set_ylabel("final test error (%)\nmean, min-max")
+    for ax in (left, right):
+        ax.spines[["top", "right"]].set_visible(False)
+    return save(fig, folder, f"Fig_{panel}")
+
+
+def angle_figure(folder):
+    path = os.path.join(folder, "Fig_7A.csv")
+    if not os.path.exists(path):
+        return []
+    header, columns = read_csv(path)
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    colours = ["#1f77b4", "#d62728"]
+    for k, label in enumerate(header[1:]):
+        ax.plot(columns[0], columns[k + 1], color=colours[k % 2], label=label, lw=1)
+    ax.axhline(90, color="grey", ls=":", lw=1)
+    ax.set_xlabel("training example")
+    ax.set_ylabel("angle to backprop update (deg)\n100-example mean")
+    ax.set_ylim(0, 100)
+    ax.legend(frameon=False, fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    return save(fig, folder, "Fig_7A")
+
+
+def jacobian_figure(folder):
+    path = os.path.join(folder, "Fig_5S1A.csv")
+    if not os.path.exists(path):
+        return []
+    header, columns = read_csv(path)
+    fig, ax = plt.subplots(figsize=(6, 3.4))
+    ax.plot(columns[0], columns[1], color="#1f1f1f", lw=1, label="product of mean Jacobians")
+    ax.plot(columns[0], columns[2], color="#d62728", lw=1, ls="--", label="mean of Jacobian products")
+    ax.axhline(1, color="grey", ls=":", lw=1)
+    ax.set_xlabel("training example")
+    ax.set_ylabel("max eigenvalue of\n(I - JbJg)^T (I - JbJg)")
+    ax.legend(frameon=False, fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    return save(fig, folder, "Fig_5S1A")
+
+
+def fields_figure(folder):
+    path = os.path.join(folder, "Fig_7C.csv")
+    if not os.path.exists(path):
+        return []
+    header, columns = read_csv(path)
+    fig, ax = plt.subplots(figsize=(4.5, 3.4))
+    for k, (label, colour) in enumerate(zip(header, ["#1f1f1f", "#999999"])):
+        ax.hist(columns[k], bins=30, color=colour, alpha=0.7, label=label)
+    ax.set_xlabel("max correlation with a backprop field")
+    ax.set_ylabel("hidden neurons")
+    ax.legend(frameon=False, fontsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    return save(fig, folder, "Fig_7C")
+
+
+PANELS = [("6B", "depth"), ("6S1B", "stochastic plateaus"), ("8B", "sparse feedback"),
+          ("8D", "symmetric feedback"), ("8S1", "sparse feedback, 20 epochs"), ("9B", "apical attenuation")]
+
+
+def plot_all(folder):
+    """Draws every figure whose data is in `folder`; returns the files written."""
+    written = []
+    for panel, title in PANELS:
+        written += error_figure(folder, panel, title)
+    written += angle_figure(folder)
+    written += jacobian_figure(folder)
+    written += fields_figure(folder)
+    return written
