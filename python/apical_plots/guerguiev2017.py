@@ -122,6 +122,30 @@ def fields_figure(folder):
     return save(fig, folder, "Fig_7C")
 
 
+def losses_figure(folder):
+    """Fig 5B (L0 vs L1 for '2' images, with the shuffled control) and 5C (r per digit over epochs)."""
+    b_path, c_path = os.path.join(folder, "Fig_5B.csv"), os.path.join(folder, "Fig_5C.csv")
+    if not (os.path.exists(b_path) and os.path.exists(c_path)):
+        return []
+    _, b = read_csv(b_path)
+    header, c = read_csv(c_path)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.4))
+    left.scatter(b[2], b[3], s=4, color="#bbbbbb", label="shuffled")
+    left.scatter(b[0], b[1], s=4, color="#1f1f1f", label="'2' test images")
+    left.set_xlabel("hidden loss L0")
+    left.set_ylabel("output loss L1")
+    left.legend(frameon=False, fontsize=8)
+    for d in range(10):
+        right.plot(c[0], c[1 + d], color=plt.cm.tab10(d), lw=1, label=str(d))
+        right.plot(c[0], c[11 + d], color=plt.cm.tab10(d), lw=1, ls=":")
+    right.set_xlabel("epoch")
+    right.set_ylabel("Pearson r (L0, L1)")
+    right.legend(frameon=False, fontsize=6, ncol=2, title="digit (dotted: shuffled)", title_fontsize=6)
+    for ax in (left, right):
+        ax.spines[["top", "right"]].set_visible(False)
+    return save(fig, folder, "Fig_5BC")
+
+
 PANELS = [("6B", "depth"), ("6S1B", "stochastic plateaus"), ("8B", "sparse feedback"),
           ("8D", "symmetric feedback"), ("8S1", "sparse feedback, 20 epochs"), ("9B", "apical attenuation")]
 
@@ -134,4 +158,5 @@ def plot_all(folder):
     written += angle_figure(folder)
     written += jacobian_figure(folder)
     written += fields_figure(folder)
+    written += losses_figure(folder)
     return written

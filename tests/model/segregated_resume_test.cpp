@@ -57,6 +57,7 @@ ExperimentSettings small_settings(Mode mode) {
   st.threads = 2;
   st.record_angles = true;    // the analysis recorders must resume exactly too
   st.record_jacobian = true;
+  st.record_losses = true;
   return st;
 }
 
@@ -112,7 +113,7 @@ TEST_P(Resume, StoppedAndResumedRunEqualsUninterruptedRun) {
   }
   EXPECT_EQ(test::read_text(whole.file("quick_tests.csv")), test::read_text(parts.file("quick_tests.csv")));
   for (const char* f : {"analysis/angles_epoch_1.csv", "analysis/angles_epoch_2.csv", "analysis/jacobian_epoch_1.csv",
-                        "analysis/jacobian_epoch_2.csv"}) {
+                        "analysis/jacobian_epoch_2.csv", "analysis/losses_epoch_1.csv", "analysis/losses_epoch_2.csv"}) {
     const std::string a_text = test::read_text(whole.file(f));
     EXPECT_FALSE(a_text.empty()) << f;
     EXPECT_EQ(a_text, test::read_text(parts.file(f))) << f;
@@ -175,6 +176,26 @@ TEST(GuardRails, SaturatedLayerStopsTheRun) {
   io::RunDir run = io::RunDir::create("saturated", tmp / "run", false);
   run.write_meta(io::make_meta(st.seed, 0, nullptr));
   EXPECT_THROW(train(st, data, run, false), Error);
+}
+
+TEST(TestLosses, ZeroFeedbackGivesZeroHiddenLossAndThreadsDoNotMatter) {
+  const data::DataSplit data = synthetic_data(10, 12);
+  Params p;
+  p.layers = {30, 10};
+  Weights w = Weights::initialise(p, 3);
+  const Network net(p, w, 3);
+  const auto a = test_losses(net, data.test, 12, 1, 1), b = test_losses(net, data.test, 12, 1, 2);
+  ASSERT_EQ(a.size(), 12U);
+  for (std::size_t k = 0; k < a.size(); ++k) {
+    EXPECT_EQ(a[k].hidden, b[k].hidden);
+    EXPECT_EQ(a[k].output, b[k].output);
+    EXPECT_GT(a[k].output, 0.0);  // the teaching input moves the output rates
+    EXPECT_GT(a[k].hidden, 0.0);
+  }
+  // With Y = 0 the apical potential is the constant c, so alpha^t = alpha^f exactly and L0 = 0.
+  std::fill(w.layers[0].Y.begin(), w.layers[0].Y.end(), 0.0);
+  const Network flat(p, w, 3);
+  for (const auto& l : test_losses(flat, data.test, 12, 1, 2)) EXPECT_EQ(l.hidden, 0.0);
 }
 
 TEST(Testing, ResultIndependentOfThreadCount) {

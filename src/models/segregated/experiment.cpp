@@ -348,6 +348,53 @@ TestResult test_network(const Network& net, const data::Dataset& data, std::int6
   return result;
 }
 
+std::vector<ImageLosses> test_losses(const Network& net, const data::Dataset& data, std::int64_t count,
+                                     std::uint64_t pass, int threads, bool column_major_pixels) {
+  const Params& p = net.params();
+  if (p.n_layers() < 2) fail("test losses need a hidden layer; model.layers has none");
+  const auto n = static_cast<std::size_t>(std::min<std::int64_t>(count, static_cast<std::int64_t>(data.size())));
+  std::vector<ImageLosses> out(n);
+  const int n_threads = std::min<int>(thread_count(threads), static_cast<int>(std::max<std::size_t>(n, 1)));
+  std::vector<std::string> errors(sz(n_threads));
+  auto work = [&](int t) {
+    try {
+      SimState state(p);
+      std::vector<double> pixels;
+      std::vector<LayerAverages> fwd, tgt;
+      for (std::size_t k = static_cast<std::size_t>(t); k < n; k += static_cast<std::size_t>(n_threads)) {
+        input_image(data, k, column_major_pixels, pixels);
+        net.open_test_generators(state, "spikes.loss", pass, k);
+        state.reset();
+        net.present(state, pixels);
+        const int label = data.labels[k];
+        net.run_phase(state, p.mode == Mode::spiking ? p.phase_min_steps : 2, label, false, fwd);
+        net.run_phase(state, p.mode == Mode::spiking ? p.phase_min_steps : 2, label, true, tgt);
+        double l0 = 0, l1 = 0;
+        for (std::size_t i = 0; i < fwd[0].plateau.size(); ++i) {
+          const double d = tgt[0].plateau[i] - fwd[0].plateau[i];
+          l0 += d * d;
+        }
+        const auto& u_f = fwd.back().soma;
+        for (std::size_t i = 0; i < u_f.size(); ++i) {
+          const double d = tgt.back().rate[i] - p.lambda_max * sigmoid(u_f[i]);
+          l1 += d * d;
+        }
+        out[k] = {l0, l1};
+      }
+    } catch (const std::exception& e) {
+      errors[sz(t)] = e.what();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int t = 1; t < n_threads; ++t) pool.emplace_back(work, t);
+  work(0);
+  for (auto& th : pool) th.join();
+  for (const auto& e : errors) {
+    if (!e.empty()) throw Error(e);
+  }
+  return out;
+}
+
 // ---- weights as .npy -------------------------------------------------------------------------------------------
 
 void save_weights(const io::RunDir& run, const std::filesystem::path& folder, const Weights& w) {
@@ -547,6 +594,16 @@ TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io
                                                    static_cast<std::uint64_t>(epoch), st.threads, nullptr,
                                                    st.column_major_pixels)
                                     : TestResult{};
+    if (st.record_losses) {
+      const auto losses = test_losses(net, data.test, n_test, static_cast<std::uint64_t>(epoch), st.threads,
+                                      st.column_major_pixels);
+      io::CsvTable table({"image", "label", "L0", "L1"});
+      for (std::size_t k = 0; k < losses.size(); ++k) {
+        table.add_row({io::CsvValue(k), io::CsvValue(static_cast<int>(data.test.labels[k])),
+                       io::CsvValue(losses[k].hidden), io::CsvValue(losses[k].output)});
+      }
+      run.write_text(fmt::format("analysis/losses_epoch_{}.csv", epoch), table.str());
+    }
     if (st.reset_after_test) net.state().reset();
     EpochMetrics row;
     row.epoch = epoch;

@@ -96,6 +96,7 @@ const std::vector<Condition>& guerguiev_conditions() {
       {"angles_rate_feedback", "rate feedback", "rate_feedback.yaml", {"analysis.record_angles=true"}},
       {"jacobian_one_hidden", "784-500-10", "one_hidden.yaml", {"analysis.record_jacobian=true"}},
       {"backprop", "backprop hidden layer", "backprop.yaml", {}},
+      {"losses_one_hidden", "784-500-10", "one_hidden.yaml", {"analysis.record_losses=true"}},
   };
   return c;
 }
@@ -103,6 +104,8 @@ const std::vector<Condition>& guerguiev_conditions() {
 const std::vector<Figure>& guerguiev_figures() {
   // Paper numbers from the eLife text (spec section 11); NaN where they are only in the figure images.
   static const std::vector<Figure> f = {
+      {"5", "Fig 5B,C: hidden loss L0 vs output loss L1 on the test images", 60,
+       {{"5B", {"losses_one_hidden"}, {kNaN}, {}, false, false, false, true}}},
       {"5s1", "Fig 5-figure supplement 1: Theorem 1's Jacobian condition during the first epoch", 1,
        {{"5S1A", {"jacobian_one_hidden"}, {kNaN}, {}, false, true}}},
       {"6", "Fig 6B: depth (no, one and two hidden layers)", 60,
@@ -147,7 +150,7 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
   for (const auto& id : opt.figures) {
     const bool known = std::any_of(guerguiev_figures().begin(), guerguiev_figures().end(),
                                    [&](const Figure& f) { return f.id == id; });
-    if (!known) fail("--figure {}: not a reproducible figure; valid: 5s1, 6, 6s1, 7, 7bc, 8, 8s1, 9 (or --all)", id);
+    if (!known) fail("--figure {}: not a reproducible figure; valid: 5, 5s1, 6, 6s1, 7, 7bc, 8, 8s1, 9 (or --all)", id);
   }
   if (opt.repeats < 2) fail("--repeats {}: the t-tests need at least 2 repeated tests per condition", opt.repeats);
   if (!fs::is_directory(opt.configs)) {
@@ -165,13 +168,14 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
       for (const auto& id : panel.conditions) {
         const std::string key = job_key(id, epochs);
         if (jobs.count(key) != 0) {
-          jobs.at(key).need_repeats = jobs.at(key).need_repeats || (!panel.angles && !panel.jacobian);
+          jobs.at(key).need_repeats =
+              jobs.at(key).need_repeats || (!panel.angles && !panel.jacobian && !panel.losses);
           continue;
         }
         Job job;
         job.condition = &condition(id);
         job.epochs = epochs;
-        job.need_repeats = !panel.angles && !panel.jacobian;
+        job.need_repeats = !panel.angles && !panel.jacobian && !panel.losses;
         std::vector<std::string> overrides = job.condition->overrides;
         overrides.push_back(fmt::format("training.epochs={}", epochs));
         if (opt.examples_per_epoch > 0) overrides.push_back(fmt::format("training.examples_per_epoch={}", opt.examples_per_epoch));
@@ -314,6 +318,87 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
     for (const auto& panel : f->panels) {
       std::vector<const Job*> cols;
       for (const auto& id : panel.conditions) cols.push_back(&jobs.at(job_key(id, epochs)));
+      if (panel.losses) {
+        // Fig 5B: L0 and L1 of every '2' test image after epoch 1, and L0 of a shuffled pairing. Fig 5C: per epoch
+        // and digit, Pearson r between L0 and L1, and its mean over 20 shufflings of the pairing (spec 10.2, 15.11).
+        const Job& j = *cols.front();
+        auto read_losses = [&](int e) {
+          return io::CsvTable::read(j.folder / "analysis" / fmt::format("losses_epoch_{}.csv", e));
+        };
+        auto shuffled = [](std::vector<double> v, std::uint64_t key) {
+          Stream s(1, "fig5.shuffle", key);
+          for (std::size_t i = v.size(); i > 1; --i) std::swap(v[i - 1], v[static_cast<std::size_t>(s.below(i))]);
+          return v;
+        };
+        const io::CsvTable epoch1 = read_losses(1);
+        std::vector<double> l0, l1;
+        for (std::size_t r = 0; r < epoch1.rows(); ++r) {
+          if (epoch1.integer(r, "label") != 2) continue;
+          l0.push_back(epoch1.number(r, "L0"));
+          l1.push_back(epoch1.number(r, "L1"));
+        }
+        const std::vector<double> l0_shuffled = shuffled(l0, 0);
+        io::CsvTable fig_b({"L0", "L1", "L0_shuffled", "L1_shuffled"});
+        for (std::size_t i = 0; i < l0.size(); ++i) {
+          fig_b.add_row({io::CsvValue(l0[i]), io::CsvValue(l1[i]), io::CsvValue(l0_shuffled[i]), io::CsvValue(l1[i])});
+        }
+        fig_b.write(opt.out / "Fig_5B.csv");
+        std::vector<std::string> header = {"epoch"};
+        for (int d = 0; d < 10; ++d) header.push_back(fmt::format("r_{}", d));
+        for (int d = 0; d < 10; ++d) header.push_back(fmt::format("r_{}_shuffled", d));
+        io::CsvTable fig_c(header);
+        auto safe_r = [](const std::vector<double>& a, const std::vector<double>& b) {
+          try {
+            return analysis::pearson(a, b);
+          } catch (const Error&) {
+            return kNaN;
+          }
+        };
+        double r_two_epoch1 = kNaN;
+        std::vector<double> mean_r, mean_shuffled;
+        for (int e = 1; e <= j.epochs; ++e) {
+          const io::CsvTable t = e == 1 ? epoch1 : read_losses(e);
+          std::vector<std::vector<double>> a(10), b(10);
+          for (std::size_t r = 0; r < t.rows(); ++r) {
+            const auto d = static_cast<std::size_t>(t.integer(r, "label"));
+            a[d].push_back(t.number(r, "L0"));
+            b[d].push_back(t.number(r, "L1"));
+          }
+          std::vector<io::CsvValue> row = {io::CsvValue(e)};
+          std::vector<double> controls;
+          double sum_r = 0, sum_c = 0;
+          for (int d = 0; d < 10; ++d) {
+            const double r = safe_r(a[static_cast<std::size_t>(d)], b[static_cast<std::size_t>(d)]);
+            row.emplace_back(r);
+            sum_r += r;
+            if (e == 1 && d == 2) r_two_epoch1 = r;
+            double c = 0;
+            for (int k = 0; k < 20; ++k) {
+              c += safe_r(shuffled(a[static_cast<std::size_t>(d)], static_cast<std::uint64_t>(e * 1000 + d * 20 + k)),
+                          b[static_cast<std::size_t>(d)]);
+            }
+            controls.push_back(c / 20);
+            sum_c += c / 20;
+          }
+          for (double c : controls) row.emplace_back(c);
+          fig_c.add_row(row);
+          mean_r.push_back(sum_r / 10);
+          mean_shuffled.push_back(sum_c / 10);
+        }
+        fig_c.write(opt.out / "Fig_5C.csv");
+        report += fmt::format(
+            "### Panels 5B, 5C\n\nPaper: r = 0.61 between L0 and L1 for the '2' test images after one epoch; per "
+            "category mostly 0.2 - 0.6, lower in epoch 1, well above the shuffled control.\n\n"
+            "| | apical |\n|---|---|\n| r for '2' images after epoch 1 ({} images) | {:.3f} |\n"
+            "| same, shuffled pairing | {:.3f} |\n| mean r over the 10 digits, epoch 1 | {:.3f} (shuffled {:.3f}) |\n"
+            "| mean r over the 10 digits, epoch {} | {:.3f} (shuffled {:.3f}) |\n\n"
+            "Files: `Fig_5B.csv` (L0, L1 per '2' image, and with shuffled pairing), `Fig_5C.csv` (r per epoch and digit, "
+            "then the mean over 20 shufflings). Run: `{}`. Losses come from a forward and a target phase of "
+            "phases.min_steps steps on each test image, without learning (spec 15.11).\n\n",
+            l0.size(), r_two_epoch1, safe_r(l0_shuffled, l1), mean_r.front(), mean_shuffled.front(), j.epochs,
+            mean_r.back(), mean_shuffled.back(), fs::relative(j.folder, opt.out).string());
+        continue;
+      }
       if (panel.fields) {
         // Fig 7C: each local-rule receptive field (row of W^0) against all backprop fields: the largest Pearson r,
         // and the same after shuffling the values of each local field (control), spec 10.6.

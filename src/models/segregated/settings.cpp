@@ -135,6 +135,10 @@ config::Schema build_schema() {
              "Fig 5S1: record max eig (I - M)^T (I - M) of the Jacobians over the last 100 examples, both A.10 "
              "statistics (analysis/jacobian_epoch_N.csv, JbJg_*.npy); one hidden layer only");
 
+  s.add_bool("analysis.record_losses", e.record_losses,
+             "Fig 5B,C: after every epoch, hidden (L0) and output (L1) losses of every test image from forward and "
+             "target phases without learning (analysis/losses_epoch_N.csv)");
+
   // Data.
   s.add_choice("data.dataset", e.dataset, {"mnist", "fashion-mnist"}, "data set (28x28 grey images, 10 classes)");
   s.add_choice("data.pixel_order", "row_major", {"row_major", "column_major"},
@@ -231,6 +235,11 @@ ExperimentSettings settings_from_config(const config::Config& c) {
   e.column_major_pixels = c.get_string("data.pixel_order") == "column_major";
   e.record_angles = c.get_bool("analysis.record_angles");
   e.record_jacobian = c.get_bool("analysis.record_jacobian");
+  e.record_losses = c.get_bool("analysis.record_losses");
+  if (e.record_losses && p.n_layers() < 2) {
+    fail("{}: analysis.record_losses needs a hidden layer, but model.layers = [{}] has none", c.source(),
+         p.layers.back());
+  }
   if (e.record_jacobian && (p.n_layers() != 2 || p.feedback_routing != FeedbackRouting::broadcast)) {
     fail("{}: analysis.record_jacobian is Theorem 1's condition for one hidden layer with broadcast feedback; "
          "model.layers has {} layers",

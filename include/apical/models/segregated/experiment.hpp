@@ -44,6 +44,7 @@ struct ExperimentSettings {
   bool column_major_pixels = false;         ///< feed pixels column by column (the authors' code), A.17
   bool record_angles = false;               ///< Fig 7A: angle between the local and the backprop update of W^0
   bool record_jacobian = false;             ///< Fig 5S1: Theorem 1's eigenvalue condition over the last 100 examples
+  bool record_losses = false;               ///< Fig 5B,C: hidden and output losses on the test images every epoch
 };
 
 /// Per-epoch metrics (one row of metrics.csv). Epoch 0 is the initial test.
@@ -72,6 +73,16 @@ TestResult test_network(const Network& net, const data::Dataset& data, std::int6
 
 /// Image n of a data set as the network's input vector: pixel values in [0, 1], row by row or column by column.
 void input_image(const data::Dataset& d, std::size_t n, bool column_major, std::vector<double>& out);
+
+/// Fig 5B,C (spec 15.11): the hidden loss L0 = sum (alpha^t - alpha^f)^2 of the first hidden layer and the output
+/// loss L1 = sum (lambda-bar^t - lambda_max sigma(U-bar^f))^2 of one test image, from a forward and a target phase
+/// of phases.min_steps steps each with no learning (state reset first; spikes from stream "spikes.loss").
+struct ImageLosses {
+  double hidden = 0;
+  double output = 0;
+};
+std::vector<ImageLosses> test_losses(const Network& net, const data::Dataset& data, std::int64_t count,
+                                     std::uint64_t pass, int threads, bool column_major_pixels = false);
 
 /// Set from a signal handler (SIGINT/SIGTERM): the trainer finishes the current example, checkpoints and stops.
 extern std::atomic<bool> stop_requested;

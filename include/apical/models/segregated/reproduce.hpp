@@ -38,6 +38,7 @@ struct Panel {
   bool angles = false;                 ///< an angle panel (Fig 7A): Fig_<name>.csv of sliding-mean angles
   bool jacobian = false;               ///< a Jacobian panel (Fig 5S1A): Fig_<name>.csv of the eigenvalue condition
   bool fields = false;                 ///< a receptive-field panel (Fig 7C): max correlation with shuffled control
+  bool losses = false;                 ///< a loss-correlation panel (Fig 5B,C)
 };
 
 struct Figure {
