@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "test_support.hpp"
 
+#include "apical/core/error.hpp"
+
 #include <array>
 #include <cstdio>
 #include <fstream>
@@ -54,6 +56,15 @@ CommandResult run_cli(const std::vector<std::string>& args, const std::filesyste
   const int status = pclose(pipe);
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return result;
+}
+
+std::string error_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  return "(no error)";
 }
 
 void write_text(const std::filesystem::path& path, const std::string& content) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,9 @@ struct CommandResult {
 };
 /// Runs the apical program with the given arguments (in folder `cwd` if given) and captures its output.
 CommandResult run_cli(const std::vector<std::string>& args, const std::filesystem::path& cwd = {});
+
+/// The message of the apical::Error that f throws, or "(no error)".
+std::string error_of(const std::function<void()>& f);
 
 /// Writes a file (tests only; not atomic).
 void write_text(const std::filesystem::path& path, const std::string& content);

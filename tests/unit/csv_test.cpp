@@ -18,14 +18,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using test::error_of;
 
 TEST(Csv, FormatsHeaderAndRows) {
   CsvTable t({"epoch", "train_error", "note"});

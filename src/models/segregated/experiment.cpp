@@ -1,16 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "apical/models/segregated/experiment.hpp"
 
-#include "apical/analysis/stats.hpp"
-#include "apical/core/error.hpp"
-#include "apical/core/progress.hpp"
-#include "apical/io/archive.hpp"
-#include "apical/io/atomic_file.hpp"
-#include "apical/io/csv.hpp"
-#include "apical/io/npy.hpp"
-#include "apical/io/run_dir.hpp"
-#include "apical/models/segregated/jacobian.hpp"
-
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -21,6 +11,17 @@
 #include <numeric>
 #include <optional>
 #include <thread>
+
+#include "apical/analysis/stats.hpp"
+#include "apical/core/error.hpp"
+#include "apical/core/parallel.hpp"
+#include "apical/core/progress.hpp"
+#include "apical/io/archive.hpp"
+#include "apical/io/atomic_file.hpp"
+#include "apical/io/csv.hpp"
+#include "apical/io/npy.hpp"
+#include "apical/io/run_dir.hpp"
+#include "apical/models/segregated/jacobian.hpp"
 
 namespace apical::segregated {
 
@@ -33,12 +34,13 @@ constexpr const char* kCheckpointFormat = "apical.segregated.checkpoint";
 constexpr int kCheckpointVersion = 1;
 const double kNaN = std::numeric_limits<double>::quiet_NaN();
 
-std::size_t sz(int n) { return static_cast<std::size_t>(n); }
+std::size_t sz(int n) {
+  return static_cast<std::size_t>(n);
+}
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
-
 
 /// The training order of an epoch: a permutation from the "order" stream (Fisher-Yates), or the file order.
 std::vector<std::size_t> epoch_order(std::uint64_t seed, int epoch, std::size_t n, bool shuffle) {
@@ -110,16 +112,16 @@ std::vector<EpochMetrics> metrics_from_json(const nlohmann::json& j) {
 
 /// Where training stands: enough to continue exactly.
 struct Position {
-  int epoch = 1;                 ///< epoch in progress (1-based)
-  std::int64_t index = 0;        ///< examples of this epoch already done
+  int epoch = 1;                   ///< epoch in progress (1-based)
+  std::int64_t index = 0;          ///< examples of this epoch already done
   std::int64_t examples_done = 0;  ///< over the whole run
   std::int64_t epoch_errors = 0;
   double epoch_loss = 0;
   double epoch_train_seconds = 0;
-  std::vector<std::uint8_t> active;     ///< per layer: not silent at some example of this epoch
+  std::vector<std::uint8_t> active;       ///< per layer: not silent at some example of this epoch
   std::vector<std::uint8_t> unsaturated;  ///< per layer: not saturated at some example of this epoch
   std::vector<EpochMetrics> metrics;
-  std::vector<double> angles;  ///< Fig 7A: this epoch's local-vs-backprop angles so far (analysis.record_angles)
+  std::vector<double> angles;    ///< Fig 7A: this epoch's local-vs-backprop angles so far (analysis.record_angles)
   std::vector<double> jacobian;  ///< Fig 5S1A: this epoch's (product of means, mean of products) eigenvalues
 };
 
@@ -144,7 +146,8 @@ void get_spikes(const io::ArchiveReader& a, const std::string& name, SpikeHistor
   const auto counts = a.get<std::int64_t>(name + ".counts");
   const auto lengths = a.get<std::uint64_t>(name + ".lengths");
   if (static_cast<int>(lengths.size()) != h.depth() || units.size() != counts.size()) {
-    fail("{}: spike history '{}' does not match the network (kernel_steps {})", a.source().string(), name, h.depth());
+    fail("{}: spike history '{}' does not match the network (kernel_steps {})", a.source().string(), name,
+         h.depth());
   }
   h.clear();
   std::size_t at = 0;
@@ -205,7 +208,8 @@ void get_weights(const io::ArchiveReader& a, Weights& w) {
   }
 }
 
-void write_checkpoint(const io::RunDir& run, const Network& net, const Position& pos, const JacobianRecorder* jac) {
+void write_checkpoint(const io::RunDir& run, const Network& net, const Position& pos,
+                      const JacobianRecorder* jac) {
   io::ArchiveWriter a;
   if (jac != nullptr) jac->save(a, "jacobian_window");
   put_weights(a, net.weights());
@@ -283,14 +287,16 @@ void check_guard_rails(const Position& pos, const Params& p, const ExperimentSet
   for (std::size_t m = 0; m < pos.active.size(); ++m) {
     const std::string which = m + 1 == pos.active.size() ? "output layer" : fmt::format("hidden layer {}", m);
     if (pos.active[m] == 0) {
-      fail("the {} ({} neurons) was silent for the whole of epoch {}: its mean rate stayed below {} spikes/ms in "
-           "every example. Learning cannot recover from this; check the learning rates and the initialisation.",
-           which, p.layers[m], epoch, st.silent_rate * p.lambda_max);
+      fail(
+          "the {} ({} neurons) was silent for the whole of epoch {}: its mean rate stayed below {} spikes/ms in "
+          "every example. Learning cannot recover from this; check the learning rates and the initialisation.",
+          which, p.layers[m], epoch, st.silent_rate * p.lambda_max);
     }
     if (pos.unsaturated[m] == 0) {
-      fail("the {} ({} neurons) was saturated for the whole of epoch {}: its mean rate stayed above {} spikes/ms "
-           "in every example. Check the learning rates and the initialisation.",
-           which, p.layers[m], epoch, st.saturated_rate * p.lambda_max);
+      fail(
+          "the {} ({} neurons) was saturated for the whole of epoch {}: its mean rate stayed above {} spikes/ms "
+          "in every example. Check the learning rates and the initialisation.",
+          which, p.layers[m], epoch, st.saturated_rate * p.lambda_max);
     }
   }
 }
@@ -310,37 +316,27 @@ void input_image(const data::Dataset& d, std::size_t n, bool column_major, std::
   }
 }
 
-TestResult test_network(const Network& net, const data::Dataset& data, std::int64_t count, const std::string& stream,
-                        std::uint64_t pass, int threads, const std::vector<std::size_t>* indices,
-                        bool column_major_pixels) {
-  const std::size_t n = indices != nullptr ? indices->size()
-                                           : static_cast<std::size_t>(std::min<std::int64_t>(count, static_cast<std::int64_t>(data.size())));
+TestResult test_network(const Network& net, const data::Dataset& data, std::int64_t count,
+                        const std::string& stream, std::uint64_t pass, int threads,
+                        const std::vector<std::size_t>* indices, bool column_major_pixels) {
+  const std::size_t n =
+      indices != nullptr
+          ? indices->size()
+          : static_cast<std::size_t>(std::min<std::int64_t>(count, static_cast<std::int64_t>(data.size())));
   TestResult result;
   result.examples = static_cast<std::int64_t>(n);
   result.predicted.assign(n, -1);
   const int n_threads = std::min<int>(thread_count(threads), static_cast<int>(std::max<std::size_t>(n, 1)));
-  std::vector<std::string> errors(sz(n_threads));
-  auto work = [&](int t) {
-    try {
-      SimState state(net.params());
-      std::vector<double> pixels;
-      for (std::size_t k = static_cast<std::size_t>(t); k < n; k += static_cast<std::size_t>(n_threads)) {
-        const std::size_t image = indices != nullptr ? (*indices)[k] : k;
-        input_image(data, image, column_major_pixels, pixels);
-        net.open_test_generators(state, stream, pass, image);
-        result.predicted[k] = net.classify(pixels, state);
-      }
-    } catch (const std::exception& e) {
-      errors[sz(t)] = e.what();
+  parallel_for(n_threads, [&](int t) {
+    SimState state(net.params());
+    std::vector<double> pixels;
+    for (std::size_t k = static_cast<std::size_t>(t); k < n; k += static_cast<std::size_t>(n_threads)) {
+      const std::size_t image = indices != nullptr ? (*indices)[k] : k;
+      input_image(data, image, column_major_pixels, pixels);
+      net.open_test_generators(state, stream, pass, image);
+      result.predicted[k] = net.classify(pixels, state);
     }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < n_threads; ++t) pool.emplace_back(work, t);
-  work(0);
-  for (auto& th : pool) th.join();
-  for (const auto& e : errors) {
-    if (!e.empty()) throw Error(e);
-  }
+  });
   for (std::size_t k = 0; k < n; ++k) {
     const std::size_t image = indices != nullptr ? (*indices)[k] : k;
     if (result.predicted[k] != data.labels[image]) ++result.errors;
@@ -355,43 +351,31 @@ std::vector<ImageLosses> test_losses(const Network& net, const data::Dataset& da
   const auto n = static_cast<std::size_t>(std::min<std::int64_t>(count, static_cast<std::int64_t>(data.size())));
   std::vector<ImageLosses> out(n);
   const int n_threads = std::min<int>(thread_count(threads), static_cast<int>(std::max<std::size_t>(n, 1)));
-  std::vector<std::string> errors(sz(n_threads));
-  auto work = [&](int t) {
-    try {
-      SimState state(p);
-      std::vector<double> pixels;
-      std::vector<LayerAverages> fwd, tgt;
-      for (std::size_t k = static_cast<std::size_t>(t); k < n; k += static_cast<std::size_t>(n_threads)) {
-        input_image(data, k, column_major_pixels, pixels);
-        net.open_test_generators(state, "spikes.loss", pass, k);
-        state.reset();
-        net.present(state, pixels);
-        const int label = data.labels[k];
-        net.run_phase(state, p.mode == Mode::spiking ? p.phase_min_steps : 2, label, false, fwd);
-        net.run_phase(state, p.mode == Mode::spiking ? p.phase_min_steps : 2, label, true, tgt);
-        double l0 = 0, l1 = 0;
-        for (std::size_t i = 0; i < fwd[0].plateau.size(); ++i) {
-          const double d = tgt[0].plateau[i] - fwd[0].plateau[i];
-          l0 += d * d;
-        }
-        const auto& u_f = fwd.back().soma;
-        for (std::size_t i = 0; i < u_f.size(); ++i) {
-          const double d = tgt.back().rate[i] - p.lambda_max * sigmoid(u_f[i]);
-          l1 += d * d;
-        }
-        out[k] = {l0, l1};
+  parallel_for(n_threads, [&](int t) {
+    SimState state(p);
+    std::vector<double> pixels;
+    std::vector<LayerAverages> fwd, tgt;
+    for (std::size_t k = static_cast<std::size_t>(t); k < n; k += static_cast<std::size_t>(n_threads)) {
+      input_image(data, k, column_major_pixels, pixels);
+      net.open_test_generators(state, "spikes.loss", pass, k);
+      state.reset();
+      net.present(state, pixels);
+      const int label = data.labels[k];
+      net.run_phase(state, p.mode == Mode::spiking ? p.phase_min_steps : 2, label, false, fwd);
+      net.run_phase(state, p.mode == Mode::spiking ? p.phase_min_steps : 2, label, true, tgt);
+      double l0 = 0, l1 = 0;
+      for (std::size_t i = 0; i < fwd[0].plateau.size(); ++i) {
+        const double d = tgt[0].plateau[i] - fwd[0].plateau[i];
+        l0 += d * d;
       }
-    } catch (const std::exception& e) {
-      errors[sz(t)] = e.what();
+      const auto& u_f = fwd.back().soma;
+      for (std::size_t i = 0; i < u_f.size(); ++i) {
+        const double d = tgt.back().rate[i] - p.lambda_max * sigmoid(u_f[i]);
+        l1 += d * d;
+      }
+      out[k] = {l0, l1};
     }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < n_threads; ++t) pool.emplace_back(work, t);
-  work(0);
-  for (auto& th : pool) th.join();
-  for (const auto& e : errors) {
-    if (!e.empty()) throw Error(e);
-  }
+  });
   return out;
 }
 
@@ -456,16 +440,19 @@ Weights load_weights(const std::filesystem::path& folder, const Params& p) {
 
 // ---- training --------------------------------------------------------------------------------------------------
 
-TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io::RunDir& run, bool show_progress) {
+TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io::RunDir& run,
+                   bool show_progress) {
   const Params& p = st.params;
   p.validate();
   if (static_cast<int>(data.train.image_size()) != p.n_input) {
     fail("the training images have {} pixels but the network has {} inputs", data.train.image_size(), p.n_input);
   }
   const auto n_train = static_cast<std::size_t>(
-      st.examples_per_epoch <= 0 ? static_cast<std::int64_t>(data.train.size())
-                                 : std::min<std::int64_t>(st.examples_per_epoch, static_cast<std::int64_t>(data.train.size())));
-  const std::int64_t n_test = std::min<std::int64_t>(st.test_examples, static_cast<std::int64_t>(data.test.size()));
+      st.examples_per_epoch <= 0
+          ? static_cast<std::int64_t>(data.train.size())
+          : std::min<std::int64_t>(st.examples_per_epoch, static_cast<std::int64_t>(data.train.size())));
+  const std::int64_t n_test =
+      std::min<std::int64_t>(st.test_examples, static_cast<std::int64_t>(data.test.size()));
   const int n_layers = p.n_layers();
 
   Network net(p, Weights::initialise(p, st.seed), st.seed);
@@ -482,7 +469,8 @@ TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io
 
   if (resuming) {
     pos = read_checkpoint(run, net, jacobian ? &*jacobian : nullptr);
-    note(fmt::format("resuming {} at epoch {}, example {} of {}", run.path().string(), pos.epoch, pos.index, n_train));
+    note(fmt::format("resuming {} at epoch {}, example {} of {}", run.path().string(), pos.epoch, pos.index,
+                     n_train));
   } else {
     save_weights(run, "weights/initial", net.weights());
     if (st.initial_test && n_test > 0) {
@@ -521,12 +509,13 @@ TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io
         feedback_before.Y = net.weights().layers[0].Y;
         feedback_before.c = net.weights().layers[0].c;
       }
-      const ExampleOutcome out = net.train_example(pixels, data.train.labels[image], net.draw_schedule(e, k), &noise,
-                                                   st.record_angles || jacobian ? &trace : nullptr);
+      const ExampleOutcome out = net.train_example(pixels, data.train.labels[image], net.draw_schedule(e, k),
+                                                   &noise, st.record_angles || jacobian ? &trace : nullptr);
       if (jacobian) {
         jacobian->add(p, net.derived(), output_before, feedback_before, trace.forward[1].soma);
         if (pos.examples_done == 0) {
-          run.write_npy("analysis/JbJg_initial.npy", jacobian->product_of_means(), {sz(p.layers[1]), sz(p.layers[1])});
+          run.write_npy("analysis/JbJg_initial.npy", jacobian->product_of_means(),
+                        {sz(p.layers[1]), sz(p.layers[1])});
         }
         pos.jacobian.push_back(jacobian->max_eig_product_of_means());
         pos.jacobian.push_back(jacobian->max_eig_mean_of_products());
@@ -553,12 +542,14 @@ TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io
         Stream pick(st.seed, "quick_test", static_cast<std::uint64_t>(pos.examples_done));
         std::vector<std::size_t> idx(data.test.size());
         std::iota(idx.begin(), idx.end(), std::size_t{0});
-        const auto q = static_cast<std::size_t>(std::min<std::int64_t>(st.quick_test_examples, static_cast<std::int64_t>(idx.size())));
-        for (std::size_t i = 0; i < q; ++i) std::swap(idx[i], idx[i + static_cast<std::size_t>(pick.below(idx.size() - i))]);
+        const auto q = static_cast<std::size_t>(
+            std::min<std::int64_t>(st.quick_test_examples, static_cast<std::int64_t>(idx.size())));
+        for (std::size_t i = 0; i < q; ++i)
+          std::swap(idx[i], idx[i + static_cast<std::size_t>(pick.below(idx.size() - i))]);
         idx.resize(q);
-        const TestResult r = test_network(net, data.test, 0, "spikes.quick_test",
-                                          static_cast<std::uint64_t>(pos.examples_done), st.threads, &idx,
-                                          st.column_major_pixels);
+        const TestResult r =
+            test_network(net, data.test, 0, "spikes.quick_test", static_cast<std::uint64_t>(pos.examples_done),
+                         st.threads, &idx, st.column_major_pixels);
         if (st.reset_after_test) net.state().reset();
         std::string csv = std::filesystem::exists(run.file("quick_tests.csv"))
                               ? io::read_file(run.file("quick_tests.csv"))
@@ -583,17 +574,17 @@ TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io
         return summary;
       }
       if (status.empty()) {
-        status = fmt::format("train error {:.1f} %", 100.0 * static_cast<double>(pos.epoch_errors) /
-                                                         static_cast<double>(pos.index + 1));
+        status = fmt::format("train error {:.1f} %",
+                             100.0 * static_cast<double>(pos.epoch_errors) / static_cast<double>(pos.index + 1));
       }
       progress.update(static_cast<std::uint64_t>(pos.index + 1), status);
     }
     const double train_seconds = train_seconds_before + seconds_since(t_epoch);
     check_guard_rails(pos, p, st, epoch);
-    const TestResult r = n_test > 0 ? test_network(net, data.test, n_test, "spikes.test",
-                                                   static_cast<std::uint64_t>(epoch), st.threads, nullptr,
-                                                   st.column_major_pixels)
-                                    : TestResult{};
+    const TestResult r =
+        n_test > 0 ? test_network(net, data.test, n_test, "spikes.test", static_cast<std::uint64_t>(epoch),
+                                  st.threads, nullptr, st.column_major_pixels)
+                   : TestResult{};
     if (st.record_losses) {
       const auto losses = test_losses(net, data.test, n_test, static_cast<std::uint64_t>(epoch), st.threads,
                                       st.column_major_pixels);
@@ -617,7 +608,8 @@ TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io
     write_metrics(run, pos.metrics);
     if (st.record_angles) {
       io::CsvTable angles({"example", "angle_deg"});
-      const auto first = static_cast<std::int64_t>(pos.examples_done) - static_cast<std::int64_t>(pos.angles.size());
+      const auto first =
+          static_cast<std::int64_t>(pos.examples_done) - static_cast<std::int64_t>(pos.angles.size());
       for (std::size_t i = 0; i < pos.angles.size(); ++i) {
         angles.add_row({io::CsvValue(first + static_cast<std::int64_t>(i) + 1), io::CsvValue(pos.angles[i])});
       }
@@ -628,7 +620,8 @@ TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io
       io::CsvTable table({"example", "max_eig_product_of_means", "max_eig_mean_of_products"});
       const auto n_rec = static_cast<std::int64_t>(pos.jacobian.size() / 2);
       for (std::int64_t i = 0; i < n_rec; ++i) {
-        table.add_row({io::CsvValue(pos.examples_done - n_rec + i + 1), io::CsvValue(pos.jacobian[static_cast<std::size_t>(2 * i)]),
+        table.add_row({io::CsvValue(pos.examples_done - n_rec + i + 1),
+                       io::CsvValue(pos.jacobian[static_cast<std::size_t>(2 * i)]),
                        io::CsvValue(pos.jacobian[static_cast<std::size_t>(2 * i + 1)])});
       }
       run.write_text(fmt::format("analysis/jacobian_epoch_{}.csv", epoch), table.str());

@@ -1,16 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "apical/models/segregated/reproduce.hpp"
 
-#include "apical/analysis/stats.hpp"
-#include "apical/core/error.hpp"
-#include "apical/core/process.hpp"
-#include "apical/io/atomic_file.hpp"
-#include "apical/io/csv.hpp"
-#include "apical/io/npy.hpp"
-#include "apical/io/run_dir.hpp"
-#include "apical/models/segregated/experiment.hpp"
-#include "apical/models/segregated/settings.hpp"
-
 #include <fmt/format.h>
 
 #include <atomic>
@@ -21,6 +11,17 @@
 #include <optional>
 #include <set>
 #include <thread>
+
+#include "apical/analysis/stats.hpp"
+#include "apical/core/error.hpp"
+#include "apical/core/parallel.hpp"
+#include "apical/core/process.hpp"
+#include "apical/io/atomic_file.hpp"
+#include "apical/io/csv.hpp"
+#include "apical/io/npy.hpp"
+#include "apical/io/run_dir.hpp"
+#include "apical/models/segregated/experiment.hpp"
+#include "apical/models/segregated/settings.hpp"
 
 namespace apical::segregated {
 namespace {
@@ -34,11 +35,12 @@ struct Job {
   int epochs = 60;
   config::Config config = config::Config::defaults(schema());
   fs::path folder;
-  std::vector<double> test_curve;   ///< test error per epoch (0 = initial)
-  std::vector<double> repeats;      ///< repeated final tests
-  bool need_repeats = false;        ///< used by a test-error panel (angle-only runs skip the repeated tests)
-  std::vector<double> angles;       ///< Fig 7A: per-example angles of all epochs
-  std::vector<double> eig_pm, eig_mp;  ///< Fig 5S1A: per-example eigenvalue condition (product of means, mean of products)
+  std::vector<double> test_curve;  ///< test error per epoch (0 = initial)
+  std::vector<double> repeats;     ///< repeated final tests
+  bool need_repeats = false;       ///< used by a test-error panel (angle-only runs skip the repeated tests)
+  std::vector<double> angles;      ///< Fig 7A: per-example angles of all epochs
+  std::vector<double> eig_pm,
+      eig_mp;  ///< Fig 5S1A: per-example eigenvalue condition (product of means, mean of products)
 };
 
 /// Trailing mean over up to `window` values, ignoring NaN (examples whose update was exactly zero).
@@ -76,7 +78,9 @@ const Condition& condition(const std::string& id) {
   fail("unknown condition '{}'", id);
 }
 
-std::string job_key(const std::string& id, int epochs) { return id + "@" + std::to_string(epochs); }
+std::string job_key(const std::string& id, int epochs) {
+  return id + "@" + std::to_string(epochs);
+}
 
 }  // namespace
 
@@ -104,34 +108,60 @@ const std::vector<Condition>& guerguiev_conditions() {
 const std::vector<Figure>& guerguiev_figures() {
   // Paper numbers from the eLife text (spec section 11); NaN where they are only in the figure images.
   static const std::vector<Figure> f = {
-      {"5", "Fig 5B,C: hidden loss L0 vs output loss L1 on the test images", 60,
+      {"5",
+       "Fig 5B,C: hidden loss L0 vs output loss L1 on the test images",
+       60,
        {{"5B", {"losses_one_hidden"}, {kNaN}, {}, false, false, false, true}}},
-      {"5s1", "Fig 5-figure supplement 1: Theorem 1's Jacobian condition during the first epoch", 1,
+      {"5s1",
+       "Fig 5-figure supplement 1: Theorem 1's Jacobian condition during the first epoch",
+       1,
        {{"5S1A", {"jacobian_one_hidden"}, {kNaN}, {}, false, true}}},
-      {"6", "Fig 6B: depth (no, one and two hidden layers)", 60,
-       {{"6B", {"no_hidden", "one_hidden", "two_hidden"}, {8.3, 4.1, 3.2},
+      {"6",
+       "Fig 6B: depth (no, one and two hidden layers)",
+       60,
+       {{"6B",
+         {"no_hidden", "one_hidden", "two_hidden"},
+         {8.3, 4.1, 3.2},
          {{"no_hidden", "one_hidden", 197.11, 2.5e-58},
           {"no_hidden", "two_hidden", 238.26, 1.9e-61},
           {"one_hidden", "two_hidden", 42.99, 2.3e-33}}}}},
-      {"6s1", "Fig 6-figure supplement 1B: synchronous vs stochastic plateau times", 60,
+      {"6s1",
+       "Fig 6-figure supplement 1B: synchronous vs stochastic plateau times",
+       60,
        {{"6S1B", {"one_hidden", "stochastic_plateaus"}, {4.1, kNaN}, {}}}},
-      {"7bc", "Fig 7B,C: receptive fields of the local rule vs backprop", 60,
+      {"7bc",
+       "Fig 7B,C: receptive fields of the local rule vs backprop",
+       60,
        {{"7C", {"one_hidden", "backprop"}, {4.1, kNaN}, {}, false, false, true}}},
-      {"8", "Fig 8B, 8D: sparse and symmetric feedback", 60,
+      {"8",
+       "Fig 8B, 8D: sparse and symmetric feedback",
+       60,
        {{"8B", {"one_hidden", "sparse_feedback"}, {4.1, 3.7}, {{"one_hidden", "sparse_feedback", 16.43, 7.4e-19}}},
-        {"8D", {"one_hidden", "symmetric_feedback", "symmetric_feedback_noise"}, {4.1, 3.6, kNaN},
+        {"8D",
+         {"one_hidden", "symmetric_feedback", "symmetric_feedback_noise"},
+         {4.1, 3.6, kNaN},
          {{"one_hidden", "symmetric_feedback", 18.46, 4.3e-20},
           {"one_hidden", "symmetric_feedback_noise", -71.54, 1.2e-41},
           {"symmetric_feedback", "symmetric_feedback_noise", -80.35, 1.5e-43}}}}},
-      {"8s1", "Fig 8-figure supplement 1: sparse feedback with and without amplification (20 epochs)", 20,
-       {{"8S1", {"one_hidden", "sparse_feedback", "sparse_feedback_x1"}, {kNaN, kNaN, kNaN},
+      {"8s1",
+       "Fig 8-figure supplement 1: sparse feedback with and without amplification (20 epochs)",
+       20,
+       {{"8S1",
+         {"one_hidden", "sparse_feedback", "sparse_feedback_x1"},
+         {kNaN, kNaN, kNaN},
          {{"one_hidden", "sparse_feedback", 44.96, 4.4e-34},
           {"one_hidden", "sparse_feedback_x1", -51.30, 3.2e-36},
           {"sparse_feedback", "sparse_feedback_x1", -100.73, 2.8e-47}}}}},
-      {"7", "Fig 7A: angle between the local and the backprop update of W^0 (10 epochs)", 10,
+      {"7",
+       "Fig 7A: angle between the local and the backprop update of W^0 (10 epochs)",
+       10,
        {{"7A", {"angles_spiking_feedback", "angles_rate_feedback"}, {kNaN, kNaN}, {}, true}}},
-      {"9", "Fig 9B: apical attenuation in the two-hidden-layer network", 60,
-       {{"9B", {"two_hidden", "strong_attenuation", "weak_attenuation"}, {3.2, kNaN, kNaN},
+      {"9",
+       "Fig 9B: apical attenuation in the two-hidden-layer network",
+       60,
+       {{"9B",
+         {"two_hidden", "strong_attenuation", "weak_attenuation"},
+         {3.2, kNaN, kNaN},
          {{"two_hidden", "strong_attenuation", -4.00, 8.4e-4},
           {"two_hidden", "weak_attenuation", -95.24, 2.4e-46},
           {"strong_attenuation", "weak_attenuation", -92.51, 7.1e-46}}}}},
@@ -150,13 +180,15 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
   for (const auto& id : opt.figures) {
     const bool known = std::any_of(guerguiev_figures().begin(), guerguiev_figures().end(),
                                    [&](const Figure& f) { return f.id == id; });
-    if (!known) fail("--figure {}: not a reproducible figure; valid: 5, 5s1, 6, 6s1, 7, 7bc, 8, 8s1, 9 (or --all)", id);
+    if (!known)
+      fail("--figure {}: not a reproducible figure; valid: 5, 5s1, 6, 6s1, 7, 7bc, 8, 8s1, 9 (or --all)", id);
   }
   if (opt.repeats < 2) fail("--repeats {}: the t-tests need at least 2 repeated tests per condition", opt.repeats);
   if (!fs::is_directory(opt.configs)) {
-    fail("{}: no such folder; pass --configs DIR with the guerguiev2017 configs (configs/guerguiev2017 in the "
-         "apical source tree)",
-         opt.configs.string());
+    fail(
+        "{}: no such folder; pass --configs DIR with the guerguiev2017 configs (configs/guerguiev2017 in the "
+        "apical source tree)",
+        opt.configs.string());
   }
 
   // The runs they need (a condition trained for the same epochs is shared between panels and figures).
@@ -178,7 +210,8 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
         job.need_repeats = !panel.angles && !panel.jacobian && !panel.losses;
         std::vector<std::string> overrides = job.condition->overrides;
         overrides.push_back(fmt::format("training.epochs={}", epochs));
-        if (opt.examples_per_epoch > 0) overrides.push_back(fmt::format("training.examples_per_epoch={}", opt.examples_per_epoch));
+        if (opt.examples_per_epoch > 0)
+          overrides.push_back(fmt::format("training.examples_per_epoch={}", opt.examples_per_epoch));
         if (opt.test_examples > 0) overrides.push_back(fmt::format("test.examples={}", opt.test_examples));
         overrides.push_back("test.initial=true");
         overrides.push_back(fmt::format("name={}", id));
@@ -192,8 +225,8 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
   }
 
   const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
-  const int n_jobs = std::max(1, std::min<int>(opt.jobs > 0 ? opt.jobs : static_cast<int>(cores),
-                                               static_cast<int>(order.size())));
+  const int n_jobs = std::max(
+      1, std::min<int>(opt.jobs > 0 ? opt.jobs : static_cast<int>(cores), static_cast<int>(order.size())));
   const auto first = settings_from_config(jobs.at(order.front()).config);
   const data::DataSplit data = data::load_dataset(data::parse_dataset_kind(first.dataset), opt.data_dir);
   fs::create_directories(opt.out / "runs");
@@ -205,8 +238,7 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
     fmt::print(stderr, "{}\n", line);
   };
   std::atomic<std::size_t> next{0};
-  std::vector<std::string> errors(static_cast<std::size_t>(n_jobs));
-  auto worker = [&](int w) {
+  parallel_for(n_jobs, [&](int /*w*/) {
     try {
       for (std::size_t k = next++; k < order.size(); k = next++) {
         Job& job = jobs.at(order[k]);
@@ -220,7 +252,8 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
         }
         if (!done) {
           const bool resume = fs::exists(job.folder / "checkpoint.apical");
-          io::RunDir run = resume ? io::RunDir::open(job.folder) : io::RunDir::create(job.condition->id, job.folder, true);
+          io::RunDir run =
+              resume ? io::RunDir::open(job.folder) : io::RunDir::create(job.condition->id, job.folder, true);
           run.write_text("config.yaml", job.config.to_yaml());
           nlohmann::json m = io::make_meta(st.seed, 0, nullptr);
           m["reproduce"] = "guerguiev2017";
@@ -230,19 +263,23 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
           const TrainSummary s = train(st, data, run, !opt.quiet && n_jobs == 1);
           io::finish_meta(m, s.completed ? "completed" : "interrupted");
           run.write_meta(m);
-          if (!s.completed) fail("{}: training was stopped; run the command again to continue", job.folder.string());
+          if (!s.completed)
+            fail("{}: training was stopped; run the command again to continue", job.folder.string());
         } else {
           say(fmt::format("[{}/{}] reusing {}", k + 1, order.size(), job.folder.string()));
         }
         // Per-epoch test errors.
         const io::CsvTable metrics = io::CsvTable::read(job.folder / "metrics.csv");
-        for (std::size_t r = 0; r < metrics.rows(); ++r) job.test_curve.push_back(metrics.number(r, "test_error_pct"));
+        for (std::size_t r = 0; r < metrics.rows(); ++r)
+          job.test_curve.push_back(metrics.number(r, "test_error_pct"));
         for (int e = 1; e <= job.epochs && st.record_angles; ++e) {
-          const io::CsvTable t = io::CsvTable::read(job.folder / "analysis" / fmt::format("angles_epoch_{}.csv", e));
+          const io::CsvTable t =
+              io::CsvTable::read(job.folder / "analysis" / fmt::format("angles_epoch_{}.csv", e));
           for (std::size_t r = 0; r < t.rows(); ++r) job.angles.push_back(t.number(r, "angle_deg"));
         }
         for (int e = 1; e <= job.epochs && st.record_jacobian; ++e) {
-          const io::CsvTable t = io::CsvTable::read(job.folder / "analysis" / fmt::format("jacobian_epoch_{}.csv", e));
+          const io::CsvTable t =
+              io::CsvTable::read(job.folder / "analysis" / fmt::format("jacobian_epoch_{}.csv", e));
           for (std::size_t r = 0; r < t.rows(); ++r) {
             job.eig_pm.push_back(t.number(r, "max_eig_product_of_means"));
             job.eig_mp.push_back(t.number(r, "max_eig_mean_of_products"));
@@ -266,9 +303,9 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
           const Network net(st.params, load_weights(job.folder / "weights" / "final", st.params), st.seed);
           io::CsvTable t({"repeat", "test_error_pct"});
           for (int r = 1; r <= opt.repeats; ++r) {
-            const TestResult res = test_network(net, data.test, st.test_examples, "spikes.repeat",
-                                                static_cast<std::uint64_t>(r), st.threads, nullptr,
-                                                st.column_major_pixels);
+            const TestResult res =
+                test_network(net, data.test, st.test_examples, "spikes.repeat", static_cast<std::uint64_t>(r),
+                             st.threads, nullptr, st.column_major_pixels);
             job.repeats.push_back(res.error_percent());
             t.add_row({io::CsvValue(r), io::CsvValue(res.error_percent())});
           }
@@ -279,27 +316,21 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
         say(fmt::format("done: {} ({} epochs): {} repeated tests, mean {:.2f} %", job.condition->id, job.epochs,
                         job.repeats.size(), s.mean));
       }
-    } catch (const std::exception& e) {
-      errors[static_cast<std::size_t>(w)] = e.what();
+    } catch (const std::exception&) {
       stop_requested.store(true);  // stop the other trainings at their next example (they checkpoint)
+      throw;
     }
-  };
-  std::vector<std::thread> pool;
-  for (int w = 1; w < n_jobs; ++w) pool.emplace_back(worker, w);
-  worker(0);
-  for (auto& t : pool) t.join();
-  for (const auto& e : errors) {
-    if (!e.empty()) throw Error(e);
-  }
+  });
 
   // Source-data files and the report.
   std::string report = "# Guerguiev et al. 2017: reproduction report\n\n";
-  report += fmt::format("Written by `apical reproduce guerguiev2017` (apical {}, commit {}) on {}.\n\n", APICAL_VERSION,
-                        io::git_commit(), io::iso8601_utc_now());
-  report += "Each condition is one trained network (seed from its config, as the paper trained one network per "
-            "condition); its final weights were tested repeatedly with fresh spike noise. t-tests: two-tailed, "
-            "pooled variance (t_38 for 20 vs 20), Bonferroni-corrected over 3 comparisons in three-condition panels, "
-            "as the paper did.\n\n";
+  report += fmt::format("Written by `apical reproduce guerguiev2017` (apical {}, commit {}) on {}.\n\n",
+                        APICAL_VERSION, io::git_commit(), io::iso8601_utc_now());
+  report +=
+      "Each condition is one trained network (seed from its config, as the paper trained one network per "
+      "condition); its final weights were tested repeatedly with fresh spike noise. t-tests: two-tailed, "
+      "pooled variance (t_38 for 20 vs 20), Bonferroni-corrected over 3 comparisons in three-condition panels, "
+      "as the paper did.\n\n";
   for (const Figure* f : figures) {
     const int epochs = opt.epochs > 0 ? opt.epochs : f->epochs;
     report += fmt::format("## {}\n\n", f->title);
@@ -312,15 +343,17 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
       shortened.push_back(fmt::format("{} test images instead of 10,000", opt.test_examples));
     }
     if (opt.repeats != 20) shortened.push_back(fmt::format("{} repeated tests instead of 20", opt.repeats));
-    report += shortened.empty() ? "Full length, as in the paper.\n\n"
-                                : fmt::format("**Shortened runs**: {}. Not comparable with the paper's numbers.\n\n",
-                                              fmt::join(shortened, "; "));
+    report += shortened.empty()
+                  ? "Full length, as in the paper.\n\n"
+                  : fmt::format("**Shortened runs**: {}. Not comparable with the paper's numbers.\n\n",
+                                fmt::join(shortened, "; "));
     for (const auto& panel : f->panels) {
       std::vector<const Job*> cols;
       for (const auto& id : panel.conditions) cols.push_back(&jobs.at(job_key(id, epochs)));
       if (panel.losses) {
         // Fig 5B: L0 and L1 of every '2' test image after epoch 1, and L0 of a shuffled pairing. Fig 5C: per epoch
-        // and digit, Pearson r between L0 and L1, and its mean over 20 shufflings of the pairing (spec 10.2, 15.11).
+        // and digit, Pearson r between L0 and L1, and its mean over 20 shufflings of the pairing
+        // (spec 10.2, 15.11).
         const Job& j = *cols.front();
         auto read_losses = [&](int e) {
           return io::CsvTable::read(j.folder / "analysis" / fmt::format("losses_epoch_{}.csv", e));
@@ -340,7 +373,8 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
         const std::vector<double> l0_shuffled = shuffled(l0, 0);
         io::CsvTable fig_b({"L0", "L1", "L0_shuffled", "L1_shuffled"});
         for (std::size_t i = 0; i < l0.size(); ++i) {
-          fig_b.add_row({io::CsvValue(l0[i]), io::CsvValue(l1[i]), io::CsvValue(l0_shuffled[i]), io::CsvValue(l1[i])});
+          fig_b.add_row(
+              {io::CsvValue(l0[i]), io::CsvValue(l1[i]), io::CsvValue(l0_shuffled[i]), io::CsvValue(l1[i])});
         }
         fig_b.write(opt.out / "Fig_5B.csv");
         std::vector<std::string> header = {"epoch"};
@@ -374,8 +408,9 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
             if (e == 1 && d == 2) r_two_epoch1 = r;
             double c = 0;
             for (int k = 0; k < 20; ++k) {
-              c += safe_r(shuffled(a[static_cast<std::size_t>(d)], static_cast<std::uint64_t>(e * 1000 + d * 20 + k)),
-                          b[static_cast<std::size_t>(d)]);
+              c += safe_r(
+                  shuffled(a[static_cast<std::size_t>(d)], static_cast<std::uint64_t>(e * 1000 + d * 20 + k)),
+                  b[static_cast<std::size_t>(d)]);
             }
             controls.push_back(c / 20);
             sum_c += c / 20;
@@ -390,9 +425,11 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
             "### Panels 5B, 5C\n\nPaper: r = 0.61 between L0 and L1 for the '2' test images after one epoch; per "
             "category mostly 0.2 - 0.6, lower in epoch 1, well above the shuffled control.\n\n"
             "| | apical |\n|---|---|\n| r for '2' images after epoch 1 ({} images) | {:.3f} |\n"
-            "| same, shuffled pairing | {:.3f} |\n| mean r over the 10 digits, epoch 1 | {:.3f} (shuffled {:.3f}) |\n"
+            "| same, shuffled pairing | {:.3f} |\n| mean r over the 10 digits, epoch 1 | {:.3f} (shuffled {:.3f}) "
+            "|\n"
             "| mean r over the 10 digits, epoch {} | {:.3f} (shuffled {:.3f}) |\n\n"
-            "Files: `Fig_5B.csv` (L0, L1 per '2' image, and with shuffled pairing), `Fig_5C.csv` (r per epoch and digit, "
+            "Files: `Fig_5B.csv` (L0, L1 per '2' image, and with shuffled pairing), `Fig_5C.csv` (r per epoch and "
+            "digit, "
             "then the mean over 20 shufflings). Run: `{}`. Losses come from a forward and a target phase of "
             "phases.min_steps steps on each test image, without learning (spec 15.11).\n\n",
             l0.size(), r_two_epoch1, safe_r(l0_shuffled, l1), mean_r.front(), mean_shuffled.front(), j.epochs,
@@ -424,22 +461,25 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
         const auto sr = analysis::summarize(regular), sc = analysis::summarize(control);
         const analysis::TTest t = analysis::t_test(regular, control);
         report += fmt::format(
-            "### Panel {}\n\nPaper: the local-rule fields' maximum correlations with the backprop fields are higher than "
+            "### Panel {}\n\nPaper: the local-rule fields' maximum correlations with the backprop fields are "
+            "higher than "
             "the shuffled control (no statistic given).\n\n| | mean max r | SD | min - max |\n|---|---|---|---|\n"
             "| regular | {:.3f} | {:.3f} | {:.3f} - {:.3f} |\n| shuffled | {:.3f} | {:.3f} | {:.3f} - {:.3f} |\n\n"
             "Regular vs shuffled: t = {:.1f} (df {}), p = {:.2g}.\n\n",
             panel.name, sr.mean, sr.sd, sr.min, sr.max, sc.mean, sc.sd, sc.min, sc.max, t.t, t.df, t.p);
         report += fmt::format("| network | test error: mean of {} tests | run |\n|---|---|---|\n", opt.repeats);
         for (const Job* j : cols) {
-          report += fmt::format("| {} | {:.2f} % | `{}` |\n", j->condition->label, analysis::summarize(j->repeats).mean,
-                                fs::relative(j->folder, opt.out).string());
+          report += fmt::format("| {} | {:.2f} % | `{}` |\n", j->condition->label,
+                                analysis::summarize(j->repeats).mean, fs::relative(j->folder, opt.out).string());
         }
-        report += "\nFile: `Fig_7C.csv` (one row per local receptive field). The fields themselves (Fig 7B) are "
-                  "`weights/final/W_0.npy` of both runs (rows are fields, columns are pixels, row-major).\n\n";
+        report +=
+            "\nFile: `Fig_7C.csv` (one row per local receptive field). The fields themselves (Fig 7B) are "
+            "`weights/final/W_0.npy` of both runs (rows are fields, columns are pixels, row-major).\n\n";
         continue;
       }
       if (panel.jacobian) {
-        // Fig_5S1A.csv: the condition per training example; Fig_5S1B_*.npy: J-bar_beta J-bar_gamma before and after.
+        // Fig_5S1A.csv: the condition per training example; Fig_5S1B_*.npy: J-bar_beta J-bar_gamma before and
+        // after.
         const Job* j = cols.front();
         io::CsvTable table({"example", "max_eig_product_of_means", "max_eig_mean_of_products"});
         for (std::size_t r = 0; r < j->eig_pm.size(); ++r) {
@@ -449,24 +489,30 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
         fs::copy_file(j->folder / "analysis" / "JbJg_initial.npy", opt.out / "Fig_5S1B_initial.npy",
                       fs::copy_options::overwrite_existing);
         fs::copy_file(j->folder / "analysis" / fmt::format("JbJg_epoch_{}.npy", j->epochs),
-                      opt.out / fmt::format("Fig_5S1B_epoch_{}.npy", j->epochs), fs::copy_options::overwrite_existing);
+                      opt.out / fmt::format("Fig_5S1B_epoch_{}.npy", j->epochs),
+                      fs::copy_options::overwrite_existing);
         auto first_below_one = [](const std::vector<double>& v) -> std::string {
           for (std::size_t i = 0; i < v.size(); ++i) {
             if (v[i] < 1.0) return fmt::format("example {}", i + 1);
           }
           return "never";
         };
-        auto at = [](const std::vector<double>& v, std::size_t i) { return v.empty() ? kNaN : v[std::min(i, v.size() - 1)]; };
+        auto at = [](const std::vector<double>& v, std::size_t i) {
+          return v.empty() ? kNaN : v[std::min(i, v.size() - 1)];
+        };
         report += fmt::format(
-            "### Panel {}\n\nPaper: the maximum eigenvalue of (I - J_beta J_gamma)^T (I - J_beta J_gamma) \"drops below "
+            "### Panel {}\n\nPaper: the maximum eigenvalue of (I - J_beta J_gamma)^T (I - J_beta J_gamma) \"drops "
+            "below "
             "one as learning progresses\" during the first epoch (no numbers in the text).\n\n"
-            "| statistic (window of 100 examples) | after 100 examples | at the end | first below 1 |\n|---|---|---|---|\n"
+            "| statistic (window of 100 examples) | after 100 examples | at the end | first below 1 "
+            "|\n|---|---|---|---|\n"
             "| product of mean Jacobians (paper caption) | {:.3f} | {:.3f} | {} |\n"
             "| mean of Jacobian products (authors' code) | {:.3f} | {:.3f} | {} |\n\n"
-            "Files: `Fig_{}.csv`, `Fig_5S1B_initial.npy` and `Fig_5S1B_epoch_{}.npy` (J-bar_beta J-bar_gamma, 10 x 10). "
+            "Files: `Fig_{}.csv`, `Fig_5S1B_initial.npy` and `Fig_5S1B_epoch_{}.npy` (J-bar_beta J-bar_gamma, 10 "
+            "x 10). "
             "Run: `{}`.\n\n",
-            panel.name, at(j->eig_pm, 99), at(j->eig_pm, j->eig_pm.size()), first_below_one(j->eig_pm), at(j->eig_mp, 99),
-            at(j->eig_mp, j->eig_mp.size()), first_below_one(j->eig_mp), panel.name, j->epochs,
+            panel.name, at(j->eig_pm, 99), at(j->eig_pm, j->eig_pm.size()), first_below_one(j->eig_pm),
+            at(j->eig_mp, 99), at(j->eig_mp, j->eig_mp.size()), first_below_one(j->eig_mp), panel.name, j->epochs,
             fs::relative(j->folder, opt.out).string());
         continue;
       }
@@ -487,22 +533,25 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
           table.add_row(row);
         }
         table.write(opt.out / fmt::format("Fig_{}.csv", panel.name));
-        report += fmt::format("### Panel {}\n\nPaper: spiking feedback falls from about 90 to about 65 degrees, then rises "
-                              "to about 70; rate feedback falls to about 35, then rises to about 40.\n\n"
-                              "| condition | first 100 examples | minimum (100-example mean) | last 100 examples | "
-                              "examples | run |\n|---|---|---|---|---|---|\n",
-                              panel.name);
+        report += fmt::format(
+            "### Panel {}\n\nPaper: spiking feedback falls from about 90 to about 65 degrees, then rises "
+            "to about 70; rate feedback falls to about 35, then rises to about 40.\n\n"
+            "| condition | first 100 examples | minimum (100-example mean) | last 100 examples | "
+            "examples | run |\n|---|---|---|---|---|---|\n",
+            panel.name);
         for (std::size_t c = 0; c < cols.size(); ++c) {
           const auto& v = smooth[c];
           double lo = kNaN;
           for (std::size_t i = std::min<std::size_t>(99, v.size()); i < v.size(); ++i) {
             if (std::isfinite(v[i]) && !(v[i] >= lo)) lo = v[i];
           }
-          report += fmt::format("| {} | {:.1f} deg | {:.1f} deg | {:.1f} deg | {} | `{}` |\n", cols[c]->condition->label,
-                                v.empty() ? kNaN : v[std::min<std::size_t>(99, v.size() - 1)], lo,
-                                v.empty() ? kNaN : v.back(), v.size(), fs::relative(cols[c]->folder, opt.out).string());
+          report +=
+              fmt::format("| {} | {:.1f} deg | {:.1f} deg | {:.1f} deg | {} | `{}` |\n", cols[c]->condition->label,
+                          v.empty() ? kNaN : v[std::min<std::size_t>(99, v.size() - 1)], lo,
+                          v.empty() ? kNaN : v.back(), v.size(), fs::relative(cols[c]->folder, opt.out).string());
         }
-        report += fmt::format("\nFile: `Fig_{}.csv` (angle in degrees, trailing mean over 100 examples).\n\n", panel.name);
+        report += fmt::format("\nFile: `Fig_{}.csv` (angle in degrees, trailing mean over 100 examples).\n\n",
+                              panel.name);
         continue;
       }
       // Fig_<panel>_errors.csv: test error per epoch; Fig_<panel>_final_errors.csv: the repeated tests.
@@ -526,15 +575,17 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
       }
       finals.write(opt.out / fmt::format("Fig_{}_final_errors.csv", panel.name));
 
-      report += fmt::format("### Panel {}\n\n| condition | paper | apical: mean of {} tests | min - max | SD | run |\n"
-                            "|---|---|---|---|---|---|\n",
-                            panel.name, opt.repeats);
+      report += fmt::format(
+          "### Panel {}\n\n| condition | paper | apical: mean of {} tests | min - max | SD | run |\n"
+          "|---|---|---|---|---|---|\n",
+          panel.name, opt.repeats);
       for (std::size_t c = 0; c < cols.size(); ++c) {
         const auto s = analysis::summarize(cols[c]->repeats);
         const double paper = panel.paper_error[c];
-        report += fmt::format("| {} | {} | {:.2f} % | {:.2f} - {:.2f} % | {:.3f} | `{}` |\n", cols[c]->condition->label,
-                              std::isfinite(paper) ? fmt::format("{:.1f} %", paper) : "not in the text", s.mean,
-                              s.min, s.max, s.sd, fs::relative(cols[c]->folder, opt.out).string());
+        report +=
+            fmt::format("| {} | {} | {:.2f} % | {:.2f} - {:.2f} % | {:.3f} | `{}` |\n", cols[c]->condition->label,
+                        std::isfinite(paper) ? fmt::format("{:.1f} %", paper) : "not in the text", s.mean, s.min,
+                        s.max, s.sd, fs::relative(cols[c]->folder, opt.out).string());
       }
       report += "\n";
       if (!panel.tests.empty()) {
@@ -551,14 +602,15 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
           } catch (const Error&) {
             ours_t = "undefined (no variance)";
           }
-          report += fmt::format("| {} vs {} | {:.2f} | {:.2g} | {} | {} |\n", a.condition->label, b.condition->label,
-                                t.t, t.p, ours_t, ours_p);
+          report += fmt::format("| {} vs {} | {:.2f} | {:.2g} | {} | {} |\n", a.condition->label,
+                                b.condition->label, t.t, t.p, ours_t, ours_p);
         }
         report += "\n";
       }
-      report += fmt::format("Files: `Fig_{0}_errors.csv` (test error per epoch, epoch 0 = before training), "
-                            "`Fig_{0}_final_errors.csv` (the repeated tests).\n\n",
-                            panel.name);
+      report += fmt::format(
+          "Files: `Fig_{0}_errors.csv` (test error per epoch, epoch 0 = before training), "
+          "`Fig_{0}_final_errors.csv` (the repeated tests).\n\n",
+          panel.name);
     }
   }
   // Plots, through the python/apical_plots package and Debian's matplotlib when they are there.
@@ -575,8 +627,10 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
     if (r.exit_code == 0) {
       plots = "Plots (PNG and SVG) are beside the CSV files: Fig_<panel>.png.";
     } else if (r.output.find("No module named 'matplotlib'") != std::string::npos) {
-      plots = "Plots were not drawn: matplotlib is missing. Install it with `sudo apt-get install python3-matplotlib` "
-              "and run `PYTHONPATH=" + package.string() + " python3 -m apical_plots guerguiev2017 " + opt.out.string() + "`.";
+      plots =
+          "Plots were not drawn: matplotlib is missing. Install it with `sudo apt-get install python3-matplotlib` "
+          "and run `PYTHONPATH=" +
+          package.string() + " python3 -m apical_plots guerguiev2017 " + opt.out.string() + "`.";
     } else {
       plots = "Plots failed: " + r.output;
     }
