@@ -17,6 +17,7 @@ packages=(
   libbenchmark-dev       # micro-benchmarks
   python3 python3-numpy  # tests load the .npy output with numpy.load
   python3-matplotlib     # plots of the reproduced figures (python/apical_plots)
+  python3-sklearn        # t-SNE of Fig 6C (python/apical_plots)
   git                    # the commit recorded in every run's meta.json
 )
 # Fashion-MNIST (30 MB) from Debian; APICAL_WITH_FASHION=0 skips it.

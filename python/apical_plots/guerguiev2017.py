@@ -146,6 +146,43 @@ def losses_figure(folder):
     return save(fig, folder, "Fig_5BC")
 
 
+def embed(x, seed=0):
+    """2-D t-SNE embedding (scikit-learn; perplexity 30 or less for small sets, PCA initialisation)."""
+    import numpy as np
+    from sklearn.manifold import TSNE  # Debian: python3-sklearn
+
+    x = np.asarray(x, dtype=np.float64)
+    perplexity = min(30.0, (len(x) - 1) / 3.0)
+    return TSNE(n_components=2, perplexity=perplexity, init="pca", learning_rate="auto",
+                random_state=seed).fit_transform(x)
+
+
+def tsne_figure(folder):
+    """Fig 6C: t-SNE of the input, hidden-1 and hidden-2 activity (needs scikit-learn); writes Fig_6C.csv too."""
+    labels_path = os.path.join(folder, "Fig_6C_labels.npy")
+    if not os.path.exists(labels_path):
+        return []
+    import numpy as np
+
+    labels = np.load(labels_path)
+    names = [("input", "Fig_6C_input.npy"), ("hidden1", "Fig_6C_hidden1.npy"), ("hidden2", "Fig_6C_hidden2.npy")]
+    embeddings = []
+    for _, file in names:
+        embeddings.append(embed(np.load(os.path.join(folder, file))))
+    with open(os.path.join(folder, "Fig_6C.csv"), "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["digit"] + [f"{n}_{c}" for n, _ in names for c in ("x", "y")])
+        for k in range(len(labels)):
+            writer.writerow([int(labels[k])] + [f"{e[k, c]:.6g}" for e in embeddings for c in (0, 1)])
+    fig, axes = plt.subplots(1, 3, figsize=(10, 3.4))
+    for ax, (name, _), e in zip(axes, names, embeddings):
+        ax.scatter(e[:, 0], e[:, 1], c=labels, cmap="tab10", s=2, vmin=0, vmax=9)
+        ax.set_title(name, fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return [os.path.join(folder, "Fig_6C.csv")] + save(fig, folder, "Fig_6C")
+
+
 PANELS = [("6B", "depth"), ("6S1B", "stochastic plateaus"), ("8B", "sparse feedback"),
           ("8D", "symmetric feedback"), ("8S1", "sparse feedback, 20 epochs"), ("9B", "apical attenuation")]
 
@@ -159,4 +196,5 @@ def plot_all(folder):
     written += jacobian_figure(folder)
     written += fields_figure(folder)
     written += losses_figure(folder)
+    written += tsne_figure(folder)
     return written

@@ -379,6 +379,29 @@ std::vector<ImageLosses> test_losses(const Network& net, const data::Dataset& da
   return out;
 }
 
+std::vector<std::vector<float>> test_activity(const Network& net, const data::Dataset& data, std::int64_t count,
+                                              int threads, bool column_major_pixels) {
+  const Params& p = net.params();
+  const auto n = static_cast<std::size_t>(std::min<std::int64_t>(count, static_cast<std::int64_t>(data.size())));
+  std::vector<std::vector<float>> out(p.layers.size());
+  for (std::size_t m = 0; m < out.size(); ++m) out[m].assign(n * sz(p.layers[m]), 0.0F);
+  const int n_threads = std::min<int>(thread_count(threads), static_cast<int>(std::max<std::size_t>(n, 1)));
+  parallel_for(n_threads, [&](int t) {
+    SimState state(p);
+    std::vector<double> pixels;
+    std::vector<std::vector<double>> rates;
+    for (std::size_t k = static_cast<std::size_t>(t); k < n; k += static_cast<std::size_t>(n_threads)) {
+      input_image(data, k, column_major_pixels, pixels);
+      net.open_test_generators(state, "spikes.activity", 0, k);
+      net.classify(pixels, state, nullptr, &rates);
+      for (std::size_t m = 0; m < rates.size(); ++m) {
+        for (std::size_t i = 0; i < rates[m].size(); ++i) out[m][k * rates[m].size() + i] = static_cast<float>(rates[m][i]);
+      }
+    }
+  });
+  return out;
+}
+
 // ---- weights as .npy -------------------------------------------------------------------------------------------
 
 void save_weights(const io::RunDir& run, const std::filesystem::path& folder, const Weights& w) {
@@ -643,6 +666,23 @@ TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io
     write_checkpoint(run, net, next, jacobian ? &*jacobian : nullptr);
   }
   save_weights(run, "weights/final", net.weights());
+  if (st.record_activity) {
+    // Fig 6C: input pixels and every layer's mean test-phase rates, for t-SNE (python/apical_plots).
+    const auto n = static_cast<std::size_t>(n_test);
+    std::vector<float> input(n * data.test.image_size());
+    std::vector<std::uint8_t> labels(n);
+    for (std::size_t k = 0; k < n; ++k) {
+      input_image(data.test, k, st.column_major_pixels, pixels);
+      for (std::size_t j = 0; j < pixels.size(); ++j) input[k * pixels.size() + j] = static_cast<float>(pixels[j]);
+      labels[k] = data.test.labels[k];
+    }
+    run.write_npy("analysis/activity_input.npy", input, {n, data.test.image_size()});
+    run.write_npy("analysis/activity_labels.npy", labels, {n});
+    const auto layers = test_activity(net, data.test, n_test, st.threads, st.column_major_pixels);
+    for (std::size_t m = 0; m < layers.size(); ++m) {
+      run.write_npy(fmt::format("analysis/activity_layer_{}.npy", m), layers[m], {n, sz(p.layers[m])});
+    }
+  }
   summary.completed = true;
   summary.epochs_done = st.epochs;
   summary.metrics = pos.metrics;

@@ -823,27 +823,46 @@ ExampleOutcome Network::train_example(std::span<const double> pixels, int label,
   return out;
 }
 
-int Network::classify(std::span<const double> pixels, SimState& s, std::vector<double>* mean_output) const {
+int Network::classify(std::span<const double> pixels, SimState& s, std::vector<double>* mean_output,
+                      std::vector<std::vector<double>>* layer_rates) const {
   const Params& p = params_;
   const int n_layers = p.n_layers();
   s.reset();
   present(s, pixels);
   const LayerState& out = s.layer[sz(n_layers - 1)];
   std::vector<double> sum(out.soma.size(), 0.0);
+  if (layer_rates != nullptr) {
+    layer_rates->resize(sz(n_layers));
+    for (int m = 0; m < n_layers; ++m) (*layer_rates)[sz(m)].assign(s.layer[sz(m)].rate.size(), 0.0);
+  }
   if (p.mode == Mode::spiking) {
     // Section 4.4: one forward phase of test_steps, averaging U over the steps after test_settle_steps.
     // A.11: the time average of the somatic voltage U (code, Methods), or of the rate (Results' wording).
     const std::vector<double>& readout = p.readout == Readout::voltage ? out.soma : out.rate;
+    const double n_avg = static_cast<double>(p.test_steps - p.test_settle_steps);
     for (int t = 0; t < p.test_steps; ++t) {
       step_spiking(s, -1, false);
       if (t < p.test_settle_steps) continue;
       for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += readout[i];
+      if (layer_rates == nullptr) continue;
+      for (int m = 0; m < n_layers; ++m) {
+        auto& acc = (*layer_rates)[sz(m)];
+        for (std::size_t i = 0; i < acc.size(); ++i) acc[i] += s.layer[sz(m)].rate[i];
+      }
     }
-    for (auto& v : sum) v /= static_cast<double>(p.test_steps - p.test_settle_steps);
+    for (auto& v : sum) v /= n_avg;
+    if (layer_rates != nullptr) {
+      for (auto& layer : *layer_rates) {
+        for (auto& v : layer) v /= n_avg;
+      }
+    }
   } else {
     step_rate(s, -1, false);
     step_rate(s, -1, false);
     sum = p.readout == Readout::voltage ? out.soma : out.rate;
+    if (layer_rates != nullptr) {
+      for (int m = 0; m < n_layers; ++m) (*layer_rates)[sz(m)] = s.layer[sz(m)].rate;
+    }
   }
   if (mean_output != nullptr) *mean_output = sum;
   return predicted_class(sum);

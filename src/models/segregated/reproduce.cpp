@@ -101,6 +101,7 @@ const std::vector<Condition>& guerguiev_conditions() {
       {"jacobian_one_hidden", "784-500-10", "one_hidden.yaml", {"analysis.record_jacobian=true"}},
       {"backprop", "backprop hidden layer", "backprop.yaml", {}},
       {"losses_one_hidden", "784-500-10", "one_hidden.yaml", {"analysis.record_losses=true"}},
+      {"activity_two_hidden", "784-500-100-10", "two_hidden.yaml", {"analysis.record_activity=true"}},
   };
   return c;
 }
@@ -125,6 +126,10 @@ const std::vector<Figure>& guerguiev_figures() {
          {{"no_hidden", "one_hidden", 197.11, 2.5e-58},
           {"no_hidden", "two_hidden", 238.26, 1.9e-61},
           {"one_hidden", "two_hidden", 42.99, 2.3e-33}}}}},
+      {"6c",
+       "Fig 6C: t-SNE of the input, hidden-1 and hidden-2 activity of the two-hidden-layer network",
+       60,
+       {{"6C", {"activity_two_hidden"}, {kNaN}, {}, false, false, false, false, true}}},
       {"6s1",
        "Fig 6-figure supplement 1B: synchronous vs stochastic plateau times",
        60,
@@ -181,7 +186,7 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
     const bool known = std::any_of(guerguiev_figures().begin(), guerguiev_figures().end(),
                                    [&](const Figure& f) { return f.id == id; });
     if (!known)
-      fail("--figure {}: not a reproducible figure; valid: 5, 5s1, 6, 6s1, 7, 7bc, 8, 8s1, 9 (or --all)", id);
+      fail("--figure {}: not a reproducible figure; valid: 5, 5s1, 6, 6c, 6s1, 7, 7bc, 8, 8s1, 9 (or --all)", id);
   }
   if (opt.repeats < 2) fail("--repeats {}: the t-tests need at least 2 repeated tests per condition", opt.repeats);
   if (!fs::is_directory(opt.configs)) {
@@ -201,13 +206,13 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
         const std::string key = job_key(id, epochs);
         if (jobs.count(key) != 0) {
           jobs.at(key).need_repeats =
-              jobs.at(key).need_repeats || (!panel.angles && !panel.jacobian && !panel.losses);
+              jobs.at(key).need_repeats || (!panel.angles && !panel.jacobian && !panel.losses && !panel.tsne);
           continue;
         }
         Job job;
         job.condition = &condition(id);
         job.epochs = epochs;
-        job.need_repeats = !panel.angles && !panel.jacobian && !panel.losses;
+        job.need_repeats = !panel.angles && !panel.jacobian && !panel.losses && !panel.tsne;
         std::vector<std::string> overrides = job.condition->overrides;
         overrides.push_back(fmt::format("training.epochs={}", epochs));
         if (opt.examples_per_epoch > 0)
@@ -350,6 +355,24 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
     for (const auto& panel : f->panels) {
       std::vector<const Job*> cols;
       for (const auto& id : panel.conditions) cols.push_back(&jobs.at(job_key(id, epochs)));
+      if (panel.tsne) {
+        // Fig 6C: the activity goes beside the report; python/apical_plots embeds it with scikit-learn's t-SNE
+        // (perplexity 30, PCA initialisation, seed 0) into Fig_6C.csv and draws it.
+        const Job& j = *cols.front();
+        const std::vector<std::pair<std::string, std::string>> files = {
+            {"activity_labels.npy", "Fig_6C_labels.npy"}, {"activity_input.npy", "Fig_6C_input.npy"},
+            {"activity_layer_0.npy", "Fig_6C_hidden1.npy"}, {"activity_layer_1.npy", "Fig_6C_hidden2.npy"}};
+        for (const auto& [from, to] : files) {
+          fs::copy_file(j.folder / "analysis" / from, opt.out / to, fs::copy_options::overwrite_existing);
+        }
+        report += fmt::format(
+            "### Panel {}\n\nThe test images' pixels and the hidden layers' mean test-phase rates (`Fig_6C_*.npy`, "
+            "from `{}`) are embedded in 2-D by t-SNE (scikit-learn, perplexity 30, PCA initialisation, seed 0) in "
+            "the plotting step, which writes `Fig_6C.csv` (digit, then x, y for input, hidden 1, hidden 2) and "
+            "`Fig_6C.png`. The paper shows the clusters separating better from input to hidden 1 to hidden 2.\n\n",
+            panel.name, fs::relative(j.folder, opt.out).string());
+        continue;
+      }
       if (panel.losses) {
         // Fig 5B: L0 and L1 of every '2' test image after epoch 1, and L0 of a shuffled pairing. Fig 5C: per epoch
         // and digit, Pearson r between L0 and L1, and its mean over 20 shufflings of the pairing
@@ -626,6 +649,10 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
     const ProgramResult r = run_program(*python, {"-c", script, "guerguiev2017", opt.out.string()});
     if (r.exit_code == 0) {
       plots = "Plots (PNG and SVG) are beside the CSV files: Fig_<panel>.png.";
+    } else if (r.output.find("No module named 'sklearn'") != std::string::npos) {
+      plots = "Plots were drawn, but not the t-SNE of Fig 6C: scikit-learn is missing. Install it with `sudo apt-get "
+              "install python3-sklearn` and run `PYTHONPATH=" + package.string() +
+              " python3 -m apical_plots guerguiev2017 " + opt.out.string() + "`.";
     } else if (r.output.find("No module named 'matplotlib'") != std::string::npos) {
       plots =
           "Plots were not drawn: matplotlib is missing. Install it with `sudo apt-get install python3-matplotlib` "

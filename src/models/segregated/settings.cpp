@@ -139,6 +139,10 @@ config::Schema build_schema() {
              "Fig 5B,C: after every epoch, hidden (L0) and output (L1) losses of every test image from forward and "
              "target phases without learning (analysis/losses_epoch_N.csv)");
 
+  s.add_bool("analysis.record_activity", e.record_activity,
+             "Fig 6C: after the last epoch, the test images' pixels and every layer's mean rates "
+             "(analysis/activity_*.npy) for t-SNE");
+
   // Data.
   s.add_choice("data.dataset", e.dataset, {"mnist", "fashion-mnist"}, "data set (28x28 grey images, 10 classes)");
   s.add_choice("data.pixel_order", "row_major", {"row_major", "column_major"},
@@ -236,6 +240,7 @@ ExperimentSettings settings_from_config(const config::Config& c) {
   e.record_angles = c.get_bool("analysis.record_angles");
   e.record_jacobian = c.get_bool("analysis.record_jacobian");
   e.record_losses = c.get_bool("analysis.record_losses");
+  e.record_activity = c.get_bool("analysis.record_activity");
   if (e.record_losses && p.n_layers() < 2) {
     fail("{}: analysis.record_losses needs a hidden layer, but model.layers = [{}] has none", c.source(),
          p.layers.back());

@@ -45,6 +45,7 @@ struct ExperimentSettings {
   bool record_angles = false;               ///< Fig 7A: angle between the local and the backprop update of W^0
   bool record_jacobian = false;             ///< Fig 5S1: Theorem 1's eigenvalue condition over the last 100 examples
   bool record_losses = false;               ///< Fig 5B,C: hidden and output losses on the test images every epoch
+  bool record_activity = false;             ///< Fig 6C: test-image activity of every layer after the last epoch
 };
 
 /// Per-epoch metrics (one row of metrics.csv). Epoch 0 is the initial test.
@@ -83,6 +84,11 @@ struct ImageLosses {
 };
 std::vector<ImageLosses> test_losses(const Network& net, const data::Dataset& data, std::int64_t count,
                                      std::uint64_t pass, int threads, bool column_major_pixels = false);
+
+/// Fig 6C: time-averaged rates of every non-input layer for the first `count` test images (test procedure,
+/// spikes from stream "spikes.activity"); result[m] is count x n_m, row-major, as float.
+std::vector<std::vector<float>> test_activity(const Network& net, const data::Dataset& data, std::int64_t count,
+                                              int threads, bool column_major_pixels = false);
 
 /// Set from a signal handler (SIGINT/SIGTERM): the trainer finishes the current example, checkpoints and stops.
 extern std::atomic<bool> stop_requested;

@@ -193,7 +193,9 @@ class Network {
 
   /// Classifies one image with the test procedure (section 4.4) in the given state, which is reset first.
   /// The state's generators must have been opened for this image (open_test_generators).
-  int classify(std::span<const double> pixels, SimState& state, std::vector<double>* mean_output = nullptr) const;
+  /// `layer_rates` (optional) receives every layer's firing rates averaged over the same window (Fig 6C).
+  int classify(std::span<const double> pixels, SimState& state, std::vector<double>* mean_output = nullptr,
+               std::vector<std::vector<double>>* layer_rates = nullptr) const;
   /// Opens a state's spike generators for test image `image` of test pass (stream name, pass).
   void open_test_generators(SimState& state, const std::string& stream, std::uint64_t pass,
                             std::uint64_t image) const;

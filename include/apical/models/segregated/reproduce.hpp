@@ -39,6 +39,7 @@ struct Panel {
   bool jacobian = false;               ///< a Jacobian panel (Fig 5S1A): Fig_<name>.csv of the eigenvalue condition
   bool fields = false;                 ///< a receptive-field panel (Fig 7C): max correlation with shuffled control
   bool losses = false;                 ///< a loss-correlation panel (Fig 5B,C)
+  bool tsne = false;                   ///< a t-SNE panel (Fig 6C): activity files for python/apical_plots
 };
 
 struct Figure {
