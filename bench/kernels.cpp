@@ -80,10 +80,12 @@ segregated::Network make_network(Mode mode, const char* layers) {
 }
 
 std::string label(const char* layers, Mode mode) {
-  return fmt::format("784-{} {}, {}", layers, bench::mode_name(mode), images().source);
+  return fmt::format("{} {}, {}", bench::network_name(bench::parse_layers(layers)), bench::mode_name(mode),
+                     images().source);
 }
 
-/// One time step: run_phase(state, 1, ...) on a presented image, after 50 settling steps.
+/// One time step: run_phase(state, 1, ...) on a presented image, after 50 settling steps. A one-step phase lies
+/// inside its averaging window, so this includes the window averages (PSPs of every population) of that step.
 void BM_TimeStep(benchmark::State& state, Mode mode, const char* layers) {
   segregated::Network net = make_network(mode, layers);
   const Images& im = images();
