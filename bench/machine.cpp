@@ -5,7 +5,7 @@
 //   an L1-resident multiply-add loop (500 doubles; the arithmetic rate the loops get),
 //   20 event-driven column adds of W^0 (one step's input spikes into 500 neurons),
 //   the 10 x 500 combination of the drive ring, the dense 500 x 784 basal product, 510 sigmoids,
-//   and the 500 x 784 rank-one weight update of a training example.
+//   the 500 x 784 rank-one weight update of a training example, and the random draws of the spike generators.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
@@ -148,6 +148,30 @@ void BM_WeightUpdate500x784(benchmark::State& state) {
   state.SetLabel("items = multiply-adds; bytes = W read + written");
 }
 
+/// The random numbers of the spike generators: an exponential waiting time (one log) per input spike and per
+/// candidate of the thinned neurons, plus a uniform per candidate.
+void BM_ExponentialDraw(benchmark::State& state) {
+  apical::Stream s(12, "bench.machine.exponential");
+  for (auto _ : state) {
+    double sum = 0;
+    for (int k = 0; k < 100; ++k) sum += s.exponential(0.2);
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 100);
+  state.SetLabel("items = exponential draws (Philox4x64-10 + log)");
+}
+
+void BM_UniformDraw(benchmark::State& state) {
+  apical::Stream s(13, "bench.machine.uniform");
+  for (auto _ : state) {
+    double sum = 0;
+    for (int k = 0; k < 100; ++k) sum += s.uniform();
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 100);
+  state.SetLabel("items = uniform draws (Philox4x64-10)");
+}
+
 }  // namespace
 
 BENCHMARK(BM_MemoryRead)->Unit(benchmark::kMillisecond);
@@ -157,3 +181,5 @@ BENCHMARK(BM_RingCombine10)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_DenseBasal500x784)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Sigmoid510)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_WeightUpdate500x784)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ExponentialDraw)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_UniformDraw)->Unit(benchmark::kMicrosecond);

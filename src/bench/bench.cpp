@@ -236,6 +236,15 @@ BenchResult run_bench(const BenchOptions& options, const data::DataSplit& data,
     r.train_seconds.push_back(seconds_since(t0));
     r.train_steps = steps;
     r.train_error_percent = 100.0 * static_cast<double>(errors) / static_cast<double>(n_train);
+    r.spikes_per_step.clear();
+    if (p.mode == Mode::spiking) {
+      const segregated::SimState& st = net.state();
+      const auto per_step = [&](std::uint64_t total) {
+        return static_cast<double>(total) / static_cast<double>(steps);
+      };
+      r.spikes_per_step.push_back(per_step(st.input.spike_total));
+      for (const auto& pop : st.pop) r.spikes_per_step.push_back(per_step(pop.spike_total));
+    }
 
     // Test pass of the trained network.
     double test_s = 0;
@@ -301,7 +310,8 @@ nlohmann::json to_json(const BenchResult& r, const nlohmann::json& context) {
                 {"ms_per_example",
                  stats_json(r.ms_per_example(), r.train_seconds, 1000.0 / static_cast<double>(o.examples))},
                 {"steps_per_second", r.train_steps_per_second()},
-                {"train_error_percent", r.train_error_percent}};
+                {"train_error_percent", r.train_error_percent},
+                {"spikes_per_step", r.spikes_per_step}};
   j["test"] = {{"images", o.test_images},
                {"threads", r.threads},
                {"steps", r.test_steps},
@@ -347,6 +357,13 @@ std::string format_table(const BenchResult& r) {
   }
   out += fmt::format("{:<44}{:>12.1f}   (VmHWM {:.1f} MiB)\n", "peak memory: ru_maxrss (MiB)",
                      r.memory.max_rss_mib, r.memory.vm_hwm_mib);
+  if (!r.spikes_per_step.empty()) {
+    out += "training: spikes per step (input";
+    for (std::size_t m = 1; m < r.spikes_per_step.size(); ++m) out += fmt::format(", layer {}", m - 1);
+    out += "):";
+    for (double v : r.spikes_per_step) out += fmt::format(" {:.1f}", v);
+    out += "\n";
+  }
   out += fmt::format("sanity: training error {:.2f} %, test error {:.2f} % (last repeat)\n", r.train_error_percent,
                      r.test_error_percent);
   return out;

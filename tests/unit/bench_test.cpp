@@ -85,9 +85,13 @@ TEST_P(BenchRun, ReturnsSaneNumbersAndCountsSteps) {
   }
   EXPECT_EQ(r.train_steps, steps);
   if (GetParam() == segregated::Mode::spiking) {
+    ASSERT_EQ(r.spikes_per_step.size(), 3U);
+    EXPECT_GT(r.spikes_per_step[0], 1.0);  // ~148 lit pixels at 0.2 * ~0.68 spikes/ms: about 20 per step
+    EXPECT_LT(r.spikes_per_step[0], 60.0);
     EXPECT_GE(r.train_steps, 5 * 100);
     EXPECT_EQ(r.test_steps, 4 * 250);
   } else {
+    EXPECT_TRUE(r.spikes_per_step.empty());
     EXPECT_EQ(r.train_steps, 5 * 4);
     EXPECT_EQ(r.test_steps, 4 * 2);
   }

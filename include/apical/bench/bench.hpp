@@ -83,8 +83,10 @@ struct BenchResult {
   std::vector<double> train_seconds;  ///< per repeat: training the N examples (images, schedules, updates)
   std::vector<double> test_seconds;   ///< per repeat: the test pass over M images with `threads` threads
   double train_error_percent = 0;     ///< forward-phase training error of the last repeat (sanity check)
-  double test_error_percent = 0;      ///< test error of the last repeat's network (sanity check)
-  PeakMemory memory;                  ///< at the end of the run (includes the loaded data set)
+  /// Spiking mode: spikes per simulated step during the last repeat's training, input first, then each layer.
+  std::vector<double> spikes_per_step;
+  double test_error_percent = 0;  ///< test error of the last repeat's network (sanity check)
+  PeakMemory memory;              ///< at the end of the run (includes the loaded data set)
 
   Stats ms_per_example() const;           ///< training, per example, over repeats
   Stats ms_per_test_image() const;        ///< test pass wall time / images, over repeats
