@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <charconv>
@@ -27,6 +28,20 @@ constexpr double kFullTestImages = 10000.0;
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+/// CPU seconds of this thread or of the whole process (0 if the clock is unavailable).
+double cpu_seconds(clockid_t clock) {
+  timespec ts{};
+  if (::clock_gettime(clock, &ts) != 0) return 0.0;
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+Stats per_item_ms(const std::vector<double>& seconds, std::int64_t items) {
+  if (items <= 0) return {};
+  std::vector<double> ms;
+  for (double t : seconds) ms.push_back(1000.0 * t / static_cast<double>(items));
+  return stats(ms);
 }
 
 std::string trim(std::string_view s) {
@@ -182,16 +197,16 @@ Stats stats(std::vector<double> values) {
 }
 
 Stats BenchResult::ms_per_example() const {
-  std::vector<double> ms;
-  for (double t : train_seconds) ms.push_back(1000.0 * t / static_cast<double>(options.examples));
-  return stats(ms);
+  return per_item_ms(train_seconds, options.examples);
 }
-
 Stats BenchResult::ms_per_test_image() const {
-  if (options.test_images == 0) return {};
-  std::vector<double> ms;
-  for (double t : test_seconds) ms.push_back(1000.0 * t / static_cast<double>(options.test_images));
-  return stats(ms);
+  return per_item_ms(test_seconds, options.test_images);
+}
+Stats BenchResult::cpu_ms_per_example() const {
+  return per_item_ms(train_cpu_seconds, options.examples);
+}
+Stats BenchResult::cpu_ms_per_test_image() const {
+  return per_item_ms(test_cpu_seconds, options.test_images);
 }
 
 double BenchResult::full_test_seconds() const {
@@ -223,6 +238,7 @@ BenchResult run_bench(const BenchOptions& options, const data::DataSplit& data,
     // Training: exactly what the trainer does per example (image, schedule, noise stream, example), file order.
     segregated::Network net(p, segregated::Weights::initialise(p, options.seed), options.seed);
     std::int64_t steps = 0, errors = 0;
+    const double c0 = cpu_seconds(CLOCK_THREAD_CPUTIME_ID);
     const auto t0 = std::chrono::steady_clock::now();
     for (std::size_t k = 0; k < n_train; ++k) {
       segregated::input_image(data.train, k, false, pixels);
@@ -234,6 +250,7 @@ BenchResult run_bench(const BenchOptions& options, const data::DataSplit& data,
       errors += out.predicted != label;
     }
     r.train_seconds.push_back(seconds_since(t0));
+    r.train_cpu_seconds.push_back(cpu_seconds(CLOCK_THREAD_CPUTIME_ID) - c0);
     r.train_steps = steps;
     r.train_error_percent = 100.0 * static_cast<double>(errors) / static_cast<double>(n_train);
     r.spikes_per_step.clear();
@@ -249,11 +266,13 @@ BenchResult run_bench(const BenchOptions& options, const data::DataSplit& data,
     // Test pass of the trained network.
     double test_s = 0;
     if (options.test_images > 0) {
+      const double c1 = cpu_seconds(CLOCK_PROCESS_CPUTIME_ID);
       const auto t1 = std::chrono::steady_clock::now();
       const segregated::TestResult t =
           segregated::test_network(net, data.test, options.test_images, "spikes.test", 1, r.threads);
       test_s = seconds_since(t1);
       r.test_seconds.push_back(test_s);
+      r.test_cpu_seconds.push_back(cpu_seconds(CLOCK_PROCESS_CPUTIME_ID) - c1);
       r.test_error_percent = t.error_percent();
     }
     const int per_image = p.mode == Mode::spiking ? p.test_steps : 2;  // classify(): 2 rate steps non-spiking
@@ -309,18 +328,23 @@ nlohmann::json to_json(const BenchResult& r, const nlohmann::json& context) {
                 {"seconds", stats_json(stats(r.train_seconds), r.train_seconds, 1.0)},
                 {"ms_per_example",
                  stats_json(r.ms_per_example(), r.train_seconds, 1000.0 / static_cast<double>(o.examples))},
+                {"cpu_ms_per_example", stats_json(r.cpu_ms_per_example(), r.train_cpu_seconds,
+                                                  1000.0 / static_cast<double>(o.examples))},
                 {"steps_per_second", r.train_steps_per_second()},
                 {"train_error_percent", r.train_error_percent},
                 {"spikes_per_step", r.spikes_per_step}};
-  j["test"] = {{"images", o.test_images},
-               {"threads", r.threads},
-               {"steps", r.test_steps},
-               {"seconds", stats_json(stats(r.test_seconds), r.test_seconds, 1.0)},
-               {"ms_per_image", stats_json(r.ms_per_test_image(), r.test_seconds,
-                                           o.test_images > 0 ? 1000.0 / static_cast<double>(o.test_images) : 0.0)},
-               {"full_test_seconds", r.full_test_seconds()},
-               {"steps_per_second", r.test_steps_per_second()},
-               {"test_error_percent", r.test_error_percent}};
+  j["test"] = {
+      {"images", o.test_images},
+      {"threads", r.threads},
+      {"steps", r.test_steps},
+      {"seconds", stats_json(stats(r.test_seconds), r.test_seconds, 1.0)},
+      {"ms_per_image", stats_json(r.ms_per_test_image(), r.test_seconds,
+                                  o.test_images > 0 ? 1000.0 / static_cast<double>(o.test_images) : 0.0)},
+      {"cpu_ms_per_image", stats_json(r.cpu_ms_per_test_image(), r.test_cpu_seconds,
+                                      o.test_images > 0 ? 1000.0 / static_cast<double>(o.test_images) : 0.0)},
+      {"full_test_seconds", r.full_test_seconds()},
+      {"steps_per_second", r.test_steps_per_second()},
+      {"test_error_percent", r.test_error_percent}};
   j["memory"] = {{"max_rss_mib", r.memory.max_rss_mib}, {"vm_hwm_mib", r.memory.vm_hwm_mib}};
   return j;
 }
@@ -345,11 +369,13 @@ std::string format_table(const BenchResult& r) {
     out += fmt::format("{:<44}{:>12.4f}{:>12.4f}{:>12.4f}\n", what, s.median, s.min, s.max);
   };
   row("training: ms per example", r.ms_per_example());
+  row("training: CPU ms per example", r.cpu_ms_per_example());
   out += fmt::format("{:<44}{:>12.0f}   ({} steps per repeat)\n", "training: simulated steps per second",
                      r.train_steps_per_second(), r.train_steps);
   if (o.test_images > 0) {
     row(fmt::format("test: ms per image ({} threads)", r.threads), r.ms_per_test_image());
-    row(fmt::format("test: wall time of the pass (s)"), stats(r.test_seconds));
+    row("test: CPU ms per image (all threads)", r.cpu_ms_per_test_image());
+    row("test: wall time of the pass (s)", stats(r.test_seconds));
     out +=
         fmt::format("{:<44}{:>12.2f}\n", "test: full 10,000-image test (s, extrapolated)", r.full_test_seconds());
     out += fmt::format("{:<44}{:>12.0f}   ({} steps per pass)\n", "test: simulated steps per second",

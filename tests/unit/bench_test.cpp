@@ -96,7 +96,8 @@ TEST_P(BenchRun, ReturnsSaneNumbersAndCountsSteps) {
     EXPECT_EQ(r.test_steps, 4 * 2);
   }
 
-  for (const Stats& s : {r.ms_per_example(), r.ms_per_test_image()}) {
+  for (const Stats& s :
+       {r.ms_per_example(), r.ms_per_test_image(), r.cpu_ms_per_example(), r.cpu_ms_per_test_image()}) {
     EXPECT_GT(s.min, 0.0);
     EXPECT_LE(s.min, s.median);
     EXPECT_LE(s.median, s.max);
@@ -138,6 +139,7 @@ TEST(Bench, WritesJsonWithResultsAndContext) {
   EXPECT_EQ(j["train"]["ms_per_example"]["per_repeat"].size(), 2U);
   EXPECT_DOUBLE_EQ(j["train"]["ms_per_example"]["median"].get<double>(), r.ms_per_example().median);
   EXPECT_GT(j["test"]["full_test_seconds"].get<double>(), 0.0);
+  EXPECT_EQ(j["test"]["cpu_ms_per_image"]["per_repeat"].size(), 2U);
   EXPECT_GT(j["memory"]["vm_hwm_mib"].get<double>(), 0.0);
 }
 

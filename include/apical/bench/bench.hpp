@@ -82,7 +82,10 @@ struct BenchResult {
   std::int64_t test_steps = 0;   ///< simulated time steps of one test pass (test_steps per image; 2 non-spiking)
   std::vector<double> train_seconds;  ///< per repeat: training the N examples (images, schedules, updates)
   std::vector<double> test_seconds;   ///< per repeat: the test pass over M images with `threads` threads
-  double train_error_percent = 0;     ///< forward-phase training error of the last repeat (sanity check)
+  /// CPU time of the same intervals (training: this thread; test pass: the whole process, all test threads).
+  /// On a busy machine the wall times include time the threads waited for a core; the CPU times do not.
+  std::vector<double> train_cpu_seconds, test_cpu_seconds;
+  double train_error_percent = 0;  ///< forward-phase training error of the last repeat (sanity check)
   /// Spiking mode: spikes per simulated step during the last repeat's training, input first, then each layer.
   std::vector<double> spikes_per_step;
   double test_error_percent = 0;  ///< test error of the last repeat's network (sanity check)
@@ -90,6 +93,8 @@ struct BenchResult {
 
   Stats ms_per_example() const;           ///< training, per example, over repeats
   Stats ms_per_test_image() const;        ///< test pass wall time / images, over repeats
+  Stats cpu_ms_per_example() const;       ///< training CPU time per example, over repeats
+  Stats cpu_ms_per_test_image() const;    ///< test pass CPU time (all threads) / images, over repeats
   double full_test_seconds() const;       ///< median test pass extrapolated to 10,000 images (same threads)
   double train_steps_per_second() const;  ///< train_steps / median training time (one core)
   double test_steps_per_second() const;   ///< test_steps / median test pass wall time (all test threads)
