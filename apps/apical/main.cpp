@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // The apical command-line program: parses, validates, calls the library and writes outputs. No science here.
 #include "apical/analysis/stats.hpp"
+#include "apical/bench/bench.hpp"
 #include "apical/config/config.hpp"
 #include "apical/core/error.hpp"
 #include "apical/data/dataset.hpp"
@@ -163,6 +164,23 @@ int cmd_test(const std::string& dir, int repeats, const std::string& which, std:
   return 0;
 }
 
+int cmd_bench(bench::BenchOptions options, const std::string& mode, const std::string& layers,
+              const std::string& json, const std::string& data_dir, int argc, char** argv) {
+  options.mode = bench::parse_mode(mode);
+  options.layers = bench::parse_layers(layers);
+  bench::validate(options);  // before loading the data: a bad option fails at once
+  const data::DataSplit data = data::load_dataset(data::DatasetKind::mnist, optional_path(data_dir));
+  const nlohmann::json context = bench::machine_context(argc, argv);
+  const bench::BenchResult result =
+      bench::run_bench(options, data, [](const std::string& line) { fmt::print(stderr, "{}\n", line); });
+  fmt::print("\n{}", bench::format_table(result));
+  if (!json.empty()) {
+    bench::write_json(json, result, context);
+    fmt::print("written: {}\n", json);
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -234,6 +252,18 @@ int main(int argc, char** argv) {
   fetch->add_option("dataset", dataset_name, "mnist or fashion-mnist")->required();
   fetch->add_option("--data", data_dir, "destination base folder (default: ./data)");
 
+  bench::BenchOptions bench_options;
+  std::string bench_mode = "spiking", bench_layers = "500,10", bench_json;
+  auto* bench_cmd = app.add_subcommand("bench", "time training, testing and memory of a fresh network on MNIST");
+  bench_cmd->add_option("--examples", bench_options.examples, "training examples per repeat (default 2000)");
+  bench_cmd->add_option("--test-images", bench_options.test_images, "test images per test pass (default 1000)");
+  bench_cmd->add_option("--threads", bench_options.threads, "test threads (default 0 = all cores)");
+  bench_cmd->add_option("--mode", bench_mode, "spiking or nonspiking (default spiking)");
+  bench_cmd->add_option("--layers", bench_layers, "non-input layer sizes (default 500,10)");
+  bench_cmd->add_option("--repeats", bench_options.repeats, "repeats; medians are reported (default 5)");
+  bench_cmd->add_option("--json", bench_json, "also write the results and machine context to this JSON file");
+  bench_cmd->add_option("--data", data_dir, "folder with the data sets (searched first)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -244,6 +274,7 @@ int main(int argc, char** argv) {
     if (*train) return cmd_train(config_file, overrides, out, overwrite, data_dir, quiet, argc, argv);
     if (*resume) return cmd_resume(run_dir, overrides, data_dir, quiet);
     if (*test) return cmd_test(run_dir, repeats, which, examples, data_dir, threads);
+    if (*bench_cmd) return cmd_bench(bench_options, bench_mode, bench_layers, bench_json, data_dir, argc, argv);
     if (*reproduce) {
       if (repro.figures.empty() && !all_figures) fail("say which figures: --figure 6 (repeatable) or --all");
       if (all_figures) repro.figures.clear();

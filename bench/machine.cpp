@@ -1,0 +1,185 @@
+// SPDX-License-Identifier: Apache-2.0
+// Machine kernels: what the pieces of a 784-500-10 time step cost on this machine when done as plain loops of
+// doubles, compiled like the engine (no -ffast-math). They give the floor in docs/performance.md:
+//   memory read bandwidth (a 128 MiB array: far beyond the caches),
+//   an L1-resident multiply-add loop (500 doubles; the arithmetic rate the loops get),
+//   20 event-driven column adds of W^0 (one step's input spikes into 500 neurons),
+//   the 10 x 500 combination of the drive ring, the dense 500 x 784 basal product, 510 sigmoids,
+//   the 500 x 784 rank-one weight update of a training example, and the random draws of the spike generators.
+#include <benchmark/benchmark.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#include "apical/core/rng.hpp"
+
+namespace {
+
+constexpr std::size_t kPost = 500, kPre = 784;
+
+std::vector<double> random_vector(std::size_t n, std::uint64_t seed) {
+  apical::Stream s(seed, "bench.machine");
+  std::vector<double> v(n);
+  for (auto& x : v) x = s.uniform() - 0.5;
+  return v;
+}
+
+void BM_MemoryRead(benchmark::State& state) {
+  const std::size_t n = (std::size_t{128} << 20) / sizeof(double);
+  const std::vector<double> a(n, 1.0);
+  for (auto _ : state) {
+    double sum0 = 0, sum1 = 0, sum2 = 0, sum3 = 0;
+    for (std::size_t i = 0; i < n; i += 4) {
+      sum0 += a[i];
+      sum1 += a[i + 1];
+      sum2 += a[i + 2];
+      sum3 += a[i + 3];
+    }
+    benchmark::DoNotOptimize(sum0 + sum1 + sum2 + sum3);
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(n * sizeof(double)));
+}
+
+void BM_MultiplyAddL1(benchmark::State& state) {
+  std::vector<double> y = random_vector(kPost, 1);
+  const std::vector<double> x = random_vector(kPost, 2);
+  for (auto _ : state) {
+    for (int r = 0; r < 100; ++r) {
+      for (std::size_t i = 0; i < kPost; ++i) y[i] += x[i] * 1e-9;
+    }
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 100 * static_cast<std::int64_t>(kPost));
+  state.SetLabel("items = multiply-adds");
+}
+
+void BM_ColumnAdds20(benchmark::State& state) {
+  const std::vector<double> W = random_vector(kPre * kPost, 3);
+  std::vector<double> fresh(kPost, 0.0);
+  apical::Stream s(4, "bench.machine.units");
+  std::vector<std::uint32_t> units(4096);
+  for (auto& u : units) u = static_cast<std::uint32_t>(s.below(kPre));
+  std::size_t next = 0;
+  for (auto _ : state) {
+    std::fill(fresh.begin(), fresh.end(), 0.0);
+    for (int e = 0; e < 20; ++e) {
+      const double* col = &W[units[next++ & 4095] * kPost];
+      for (std::size_t i = 0; i < kPost; ++i) fresh[i] += col[i] * 1.0;
+    }
+    benchmark::DoNotOptimize(fresh.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 20 * static_cast<std::int64_t>(kPost));
+  state.SetLabel("items = multiply-adds; 20 random columns of a 784 x 500 W");
+}
+
+void BM_RingCombine10(benchmark::State& state) {
+  std::vector<std::vector<double>> ring;
+  for (std::uint64_t d = 0; d < 10; ++d) ring.push_back(random_vector(kPost, 10 + d));
+  const std::vector<double> b = random_vector(kPost, 5);
+  std::vector<double> out(kPost);
+  for (auto _ : state) {
+    std::fill(out.begin(), out.end(), 0.0);
+    for (std::size_t d = 0; d < 10; ++d) {
+      const double kd = 0.05 * static_cast<double>(d + 1);
+      const double* drive = ring[d].data();
+      for (std::size_t i = 0; i < kPost; ++i) out[i] += kd * drive[i];
+    }
+    for (std::size_t i = 0; i < kPost; ++i) out[i] += b[i];
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 10 * static_cast<std::int64_t>(kPost));
+  state.SetLabel("items = multiply-adds");
+}
+
+void BM_DenseBasal500x784(benchmark::State& state) {
+  const std::vector<double> W = random_vector(kPre * kPost, 6);
+  const std::vector<double> x = random_vector(kPre, 7);
+  std::vector<double> out(kPost);
+  for (auto _ : state) {
+    std::fill(out.begin(), out.end(), 0.0);
+    for (std::size_t j = 0; j < kPre; ++j) {
+      const double* col = &W[j * kPost];
+      const double xj = x[j];
+      for (std::size_t i = 0; i < kPost; ++i) out[i] += col[i] * xj;
+    }
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(kPre * kPost));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(kPre * kPost * sizeof(double)));
+  state.SetLabel("items = multiply-adds; bytes = W read");
+}
+
+void BM_Sigmoid510(benchmark::State& state) {
+  const std::vector<double> x = random_vector(510, 8);
+  std::vector<double> y(510);
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < 510; ++i) y[i] = 0.2 / (1.0 + std::exp(-x[i]));
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 510);
+  state.SetLabel("items = sigmoids");
+}
+
+void BM_WeightUpdate500x784(benchmark::State& state) {
+  std::vector<double> W = random_vector(kPre * kPost, 9);
+  const std::vector<double> coef = random_vector(kPost, 10);
+  const std::vector<double> s_bar = random_vector(kPre, 11);
+  for (auto _ : state) {
+    for (std::size_t j = 0; j < kPre; ++j) {
+      double* col = &W[j * kPost];
+      const double sj = 1e-12 * s_bar[j];
+      for (std::size_t i = 0; i < kPost; ++i) col[i] -= coef[i] * sj;
+    }
+    benchmark::DoNotOptimize(W.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * static_cast<std::int64_t>(kPre * kPost));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations()) *
+                          static_cast<std::int64_t>(2 * kPre * kPost * sizeof(double)));
+  state.SetLabel("items = multiply-adds; bytes = W read + written");
+}
+
+/// The random numbers of the spike generators: an exponential waiting time (one log) per input spike and per
+/// candidate of the thinned neurons, plus a uniform per candidate.
+void BM_ExponentialDraw(benchmark::State& state) {
+  apical::Stream s(12, "bench.machine.exponential");
+  for (auto _ : state) {
+    double sum = 0;
+    for (int k = 0; k < 100; ++k) sum += s.exponential(0.2);
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 100);
+  state.SetLabel("items = exponential draws (Philox4x64-10 + log)");
+}
+
+void BM_UniformDraw(benchmark::State& state) {
+  apical::Stream s(13, "bench.machine.uniform");
+  for (auto _ : state) {
+    double sum = 0;
+    for (int k = 0; k < 100; ++k) sum += s.uniform();
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 100);
+  state.SetLabel("items = uniform draws (Philox4x64-10)");
+}
+
+}  // namespace
+
+BENCHMARK(BM_MemoryRead)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_MultiplyAddL1)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ColumnAdds20)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_RingCombine10)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_DenseBasal500x784)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_Sigmoid510)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_WeightUpdate500x784)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ExponentialDraw)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_UniformDraw)->Unit(benchmark::kMicrosecond);
