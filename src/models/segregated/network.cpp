@@ -514,7 +514,7 @@ int Network::predicted_class(std::span<const double> output) const {
   return best;
 }
 
-void Network::step_spiking(SimState& s, int label, bool teach) const {
+void Network::step_spiking(SimState& s, int label, bool teach, bool apical_read) const {
   // Spec 2.4: input spikes, then each layer bottom-up: dendrites, soma, rate, spikes. Hidden layers see the
   // output layer's PSP as it stood after the previous step (one-step feedback lag); each layer sees the spikes
   // its presynaptic layer emitted in this step (no feedforward lag).
@@ -549,14 +549,18 @@ void Network::step_spiking(SimState& s, int label, bool teach) const {
     if (m + 1 < n_layers) {
       // Apical: A = Y s_fb + c [P Eq. 2, 13]; s_fb is the output layer's PSP after the previous step (or its
       // rates, Fig 7A), or, with layer-to-layer feedback, that of the layer above (not yet updated this step).
-      const bool from_output = p.feedback_routing == FeedbackRouting::broadcast || m + 2 == n_layers;
-      if (p.feedback_signal == FeedbackSignal::spikes) {
-        if (from_output) L.feedback = s.psp_out;
-        else population_psp(s.pop[sz(m + 1)], L.feedback);
-      } else {
-        L.feedback = from_output ? s.rate_out : s.layer[sz(m + 1)].rate;
+      // With g_A = 0 the apical potential does not act on the soma; it is then computed only in the steps whose
+      // value is read (averaging windows, stochastic plateaus). Skipped values are never used.
+      if (apical_read || p.g_A != 0.0) {
+        const bool from_output = p.feedback_routing == FeedbackRouting::broadcast || m + 2 == n_layers;
+        if (p.feedback_signal == FeedbackSignal::spikes) {
+          if (from_output) L.feedback = s.psp_out;
+          else population_psp(s.pop[sz(m + 1)], L.feedback);
+        } else {
+          L.feedback = from_output ? s.rate_out : s.layer[sz(m + 1)].rate;
+        }
+        apical_input(w, L);
       }
-      apical_input(w, L);
       // Soma [P Eq. 14; spec 2.2]: C <- C + dt (-g_L C + g_B (B - C) + g_A (A - C)).
       for (std::size_t i = 0; i < n; ++i) {
         const double c = L.soma[i];
@@ -658,7 +662,7 @@ void Network::run_phase(SimState& s, int steps, int label, bool teach, std::vect
   }
 
   for (int t = 0; t < steps; ++t) {
-    if (spiking) step_spiking(s, label, teach);
+    if (spiking) step_spiking(s, label, teach, t >= first || (ring > 0 && t >= steps - ring));
     else step_rate(s, label, teach);
     if (ring > 0) {
       for (int m = 0; m + 1 < n_layers; ++m) a_hist[sz(m)][sz(t % ring)] = s.layer[sz(m)].apical;
@@ -841,7 +845,7 @@ int Network::classify(std::span<const double> pixels, SimState& s, std::vector<d
     const std::vector<double>& readout = p.readout == Readout::voltage ? out.soma : out.rate;
     const double n_avg = static_cast<double>(p.test_steps - p.test_settle_steps);
     for (int t = 0; t < p.test_steps; ++t) {
-      step_spiking(s, -1, false);
+      step_spiking(s, -1, false, /*apical_read=*/false);
       if (t < p.test_settle_steps) continue;
       for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += readout[i];
       if (layer_rates == nullptr) continue;

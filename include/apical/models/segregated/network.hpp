@@ -218,7 +218,8 @@ class Network {
                  const std::vector<std::vector<int>>* offsets = nullptr, int offset_window = 20) const;
 
  private:
-  void step_spiking(SimState& s, int label, bool teach) const;
+  /// One time step (spec 2.4). `apical_read`: the apical potential of this step will be read (see the body).
+  void step_spiking(SimState& s, int label, bool teach, bool apical_read = true) const;
   void step_rate(SimState& s, int label, bool teach) const;
   static void apical_input(const LayerWeights& w, LayerState& L);
   void population_psp(const PopulationState& pop, std::span<double> out) const;
