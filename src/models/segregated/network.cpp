@@ -257,6 +257,31 @@ void PoissonUnits::step_thinned(std::span<const double> rate, double bound, Spik
   }
 }
 
+void PoissonUnits::step_thinned_soma(std::span<const double> soma, double bound, SpikeSlot& out) {
+  if (thinned_bound_ != bound) {
+    for (std::size_t i = 0; i < stream_.size(); ++i) wait_[i] = stream_[i].exponential(bound);
+    thinned_bound_ = bound;
+  }
+  const std::size_t n_units = stream_.size();
+  for (std::size_t i = 0; i < n_units; ++i) {
+    double w = wait_[i];
+    if (w < 1.0) {
+      const double rate = bound * sigmoid(soma[i]);  // the same expression as the layer's rate
+      std::uint16_t n = 0;
+      Stream& s = stream_[i];
+      do {
+        if (s.uniform() * bound < rate) ++n;
+        w += s.exponential(bound);
+      } while (w < 1.0);
+      if (n > 0) {
+        out.unit.push_back(static_cast<std::uint32_t>(i));
+        out.count.push_back(n);
+      }
+    }
+    wait_[i] = w - 1.0;
+  }
+}
+
 std::vector<std::uint64_t> PoissonUnits::positions() const {
   std::vector<std::uint64_t> pos(stream_.size());
   for (std::size_t i = 0; i < stream_.size(); ++i) pos[i] = stream_[i].position();
@@ -514,7 +539,7 @@ int Network::predicted_class(std::span<const double> output) const {
   return best;
 }
 
-void Network::step_spiking(SimState& s, int label, bool teach, bool apical_read) const {
+void Network::step_spiking(SimState& s, int label, bool teach, bool record) const {
   // Spec 2.4: input spikes, then each layer bottom-up: dendrites, soma, rate, spikes. Hidden layers see the
   // output layer's PSP as it stood after the previous step (one-step feedback lag); each layer sees the spikes
   // its presynaptic layer emitted in this step (no feedforward lag).
@@ -551,7 +576,7 @@ void Network::step_spiking(SimState& s, int label, bool teach, bool apical_read)
       // rates, Fig 7A), or, with layer-to-layer feedback, that of the layer above (not yet updated this step).
       // With g_A = 0 the apical potential does not act on the soma; it is then computed only in the steps whose
       // value is read (averaging windows, stochastic plateaus). Skipped values are never used.
-      if (apical_read || p.g_A != 0.0) {
+      if (record || p.g_A != 0.0) {
         const bool from_output = p.feedback_routing == FeedbackRouting::broadcast || m + 2 == n_layers;
         if (p.feedback_signal == FeedbackSignal::spikes) {
           if (from_output) L.feedback = s.psp_out;
@@ -580,10 +605,19 @@ void Network::step_spiking(SimState& s, int label, bool teach, bool apical_read)
         L.soma[i] = u + p.dt * (-p.g_L * u + p.g_D * (L.basal[i] - u) + current);
       }
     }
-    for (std::size_t i = 0; i < n; ++i) L.rate[i] = p.lambda_max * sigmoid(L.soma[i]);
     PopulationState& out = s.pop[sz(m)];
     SpikeSlot& slot = out.spikes.push();
-    out.generator.step_thinned(L.rate, p.lambda_max, slot);
+    // Every rate of the output layer is read (feedback, loss); a hidden layer's rates only in the steps whose
+    // values are read (`record`) or when they are the layer below's feedback (layer-to-layer rate feedback);
+    // otherwise only neurons with a spike candidate need theirs, computed there by the same expression.
+    const bool all_rates = record || m + 1 == n_layers ||
+                           (p.feedback_signal == FeedbackSignal::rates && p.feedback_routing == FeedbackRouting::layerwise);
+    if (all_rates) {
+      for (std::size_t i = 0; i < n; ++i) L.rate[i] = p.lambda_max * sigmoid(L.soma[i]);
+      out.generator.step_thinned(L.rate, p.lambda_max, slot);
+    } else {
+      out.generator.step_thinned_soma(L.soma, p.lambda_max, slot);
+    }
     for (auto c : slot.count) out.spike_total += c;
     update_traces(out);
   }
@@ -845,7 +879,7 @@ int Network::classify(std::span<const double> pixels, SimState& s, std::vector<d
     const std::vector<double>& readout = p.readout == Readout::voltage ? out.soma : out.rate;
     const double n_avg = static_cast<double>(p.test_steps - p.test_settle_steps);
     for (int t = 0; t < p.test_steps; ++t) {
-      step_spiking(s, -1, false, /*apical_read=*/false);
+      step_spiking(s, -1, false, /*record=*/layer_rates != nullptr);
       if (t < p.test_settle_steps) continue;
       for (std::size_t i = 0; i < sum.size(); ++i) sum[i] += readout[i];
       if (layer_rates == nullptr) continue;

@@ -92,6 +92,8 @@ class PoissonUnits {
   void step_constant(SpikeSlot& out);
   /// Neurons: one step with rates rate[i] <= bound; a Poisson(bound) candidate process thinned by rate / bound.
   void step_thinned(std::span<const double> rate, double bound, SpikeSlot& out);
+  /// The same, with rate[i] = bound * sigma(soma[i]) computed only for the neurons that have a candidate.
+  void step_thinned_soma(std::span<const double> soma, double bound, SpikeSlot& out);
 
   /// Checkpoint state: stream positions and waiting times (ms to the next event, from the start of the step).
   std::vector<std::uint64_t> positions() const;
@@ -218,8 +220,9 @@ class Network {
                  const std::vector<std::vector<int>>* offsets = nullptr, int offset_window = 20) const;
 
  private:
-  /// One time step (spec 2.4). `apical_read`: the apical potential of this step will be read (see the body).
-  void step_spiking(SimState& s, int label, bool teach, bool apical_read = true) const;
+  /// One time step (spec 2.4). `record`: this step's apical potentials and hidden rates will be read (averaging
+  /// windows, stochastic plateaus, activity); otherwise they are computed only where the dynamics need them.
+  void step_spiking(SimState& s, int label, bool teach, bool record = true) const;
   void step_rate(SimState& s, int label, bool teach) const;
   static void apical_input(const LayerWeights& w, LayerState& L);
   void population_psp(const PopulationState& pop, std::span<double> out) const;
