@@ -24,9 +24,13 @@ void parallel_for(int n_threads, const std::function<void(int)>& work) {
   for (int t = 1; t < n; ++t) pool.emplace_back(guarded, t);
   guarded(0);
   for (auto& th : pool) th.join();
+  // Every distinct failure, so that a root cause is not hidden behind the failures it caused in other threads.
+  std::string all;
   for (const auto& e : errors) {
-    if (!e.empty()) throw Error(e);
+    if (e.empty() || all.find(e) != std::string::npos) continue;
+    all += all.empty() ? e : "\n" + e;
   }
+  if (!all.empty()) throw Error(all);
 }
 
 }  // namespace apical
