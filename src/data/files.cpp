@@ -52,6 +52,15 @@ struct SearchBase {
   bool debian_fashion = false;  ///< Debian's folder: holds Fashion-MNIST directly, nothing else
 };
 
+}  // namespace
+
+std::filesystem::path debian_fashion_mnist_dir() {
+  if (const char* env = std::getenv("APICAL_FASHION_MNIST_SYSTEM_DIR"); env != nullptr && *env != '\0') return env;
+  return std::filesystem::path(kDebianFashionMnistDir);
+}
+
+namespace {
+
 std::vector<SearchBase> search_bases(const std::optional<std::filesystem::path>& cli_dir) {
   std::vector<SearchBase> bases;
   if (cli_dir && !cli_dir->empty()) bases.push_back({*cli_dir, "--data"});
@@ -60,7 +69,7 @@ std::vector<SearchBase> search_bases(const std::optional<std::filesystem::path>&
   }
   bases.push_back({cwd_relative("data"), "./data"});
   bases.push_back({cwd_relative(std::filesystem::path("..") / "shared" / "data"), "../shared/data"});
-  bases.push_back({std::filesystem::path(kDebianFashionMnistDir), "Debian package dataset-fashion-mnist", true});
+  bases.push_back({debian_fashion_mnist_dir(), "Debian package dataset-fashion-mnist", true});
 
   // Drop later duplicates (e.g. --data ./data).
   std::vector<SearchBase> unique;
@@ -142,7 +151,7 @@ std::string not_found_message(DatasetKind kind, const DatasetSearch& search) {
   if (kind == DatasetKind::fashion_mnist) {
     msg += fmt::format(
         "or install Debian's package (files go to {}):\n  sudo apt-get install dataset-fashion-mnist\n",
-        kDebianFashionMnistDir);
+        kDebianFashionMnistDir);  // where the package puts them, whatever the override
   }
   msg += fmt::format("or pass --data DIR (or set APICAL_DATA=DIR) for a folder DIR that holds {}/.", name);
   return msg;

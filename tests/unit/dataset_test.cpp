@@ -388,15 +388,16 @@ TEST_F(SearchSandbox, NothingFoundListsEveryPlaceAndTheFetchCommand) {
 }
 
 TEST_F(SearchSandbox, FashionNothingFoundAlsoNamesTheDebianPackage) {
-  if (fs::exists(fs::path(kDebianFashionMnistDir) / "train-images-idx3-ubyte.gz")) {
-    GTEST_SKIP() << "dataset-fashion-mnist is installed here, so Fashion-MNIST is always found";
-  }
+  // Point the system location at an empty folder, so the test runs whether or not Debian's package is installed.
+  const fs::path system = root() / "no-system-fashion";
+  ::setenv("APICAL_FASHION_MNIST_SYSTEM_DIR", system.c_str(), 1);
   const std::string msg = error_of([&] { load_dataset(DatasetKind::fashion_mnist, std::nullopt); });
+  ::unsetenv("APICAL_FASHION_MNIST_SYSTEM_DIR");
   EXPECT_THAT(msg, HasSubstr("fashion-mnist: dataset not found"));
   EXPECT_THAT(msg, HasSubstr((local_data() / "fashion-mnist").string() + " (./data)"));
   EXPECT_THAT(msg, HasSubstr((shared_data() / "fashion-mnist").string() + " (../shared/data)"));
-  EXPECT_THAT(msg, HasSubstr(std::string("\n  ") + std::string(kDebianFashionMnistDir) +
-                             " (Debian package dataset-fashion-mnist)"));
+  EXPECT_THAT(msg, HasSubstr("\n  " + system.string() + " (Debian package dataset-fashion-mnist)"));
+  EXPECT_THAT(msg, HasSubstr(std::string(kDebianFashionMnistDir)));  // where the package would put the files
   EXPECT_THAT(msg, HasSubstr("\n  apical data fetch fashion-mnist\n"));
   EXPECT_THAT(msg, HasSubstr("\n  sudo apt-get install dataset-fashion-mnist\n"));
 }

@@ -37,6 +37,9 @@ std::string_view dataset_name(DatasetKind kind);
 inline constexpr DatasetKind kAllDatasets[] = {DatasetKind::mnist, DatasetKind::fashion_mnist};
 /// Where Debian's package dataset-fashion-mnist installs the four Fashion-MNIST .gz files.
 inline constexpr std::string_view kDebianFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+/// Debian's Fashion-MNIST folder, or $APICAL_FASHION_MNIST_SYSTEM_DIR when set (another system location, or a
+/// folder without the data to make sure a search does not fall back on it).
+std::filesystem::path debian_fashion_mnist_dir();
 
 /// One split of a dataset. Pixels stay 8-bit (47 MB for MNIST training) and are scaled to [0,1] on access.
 struct Dataset {
