@@ -232,7 +232,8 @@ void PoissonUnits::step_constant(SpikeSlot& out) {
   }
 }
 
-void PoissonUnits::step_thinned(std::span<const double> rate, double bound, SpikeSlot& out) {
+template <typename RateOf>
+void PoissonUnits::thinned(RateOf rate_of, double bound, SpikeSlot& out) {
   if (thinned_bound_ != bound) {
     // First use (or a new bound): start the candidate process.
     for (std::size_t i = 0; i < stream_.size(); ++i) wait_[i] = stream_[i].exponential(bound);
@@ -242,10 +243,11 @@ void PoissonUnits::step_thinned(std::span<const double> rate, double bound, Spik
   for (std::size_t i = 0; i < n_units; ++i) {
     double w = wait_[i];
     if (w < 1.0) {
+      const double rate = rate_of(i);
       std::uint16_t n = 0;
       Stream& s = stream_[i];
       do {
-        if (s.uniform() * bound < rate[i]) ++n;  // keep the candidate with probability rate / bound
+        if (s.uniform() * bound < rate) ++n;  // keep the candidate with probability rate / bound
         w += s.exponential(bound);
       } while (w < 1.0);
       if (n > 0) {
@@ -257,29 +259,13 @@ void PoissonUnits::step_thinned(std::span<const double> rate, double bound, Spik
   }
 }
 
+void PoissonUnits::step_thinned(std::span<const double> rate, double bound, SpikeSlot& out) {
+  thinned([&](std::size_t i) { return rate[i]; }, bound, out);
+}
+
 void PoissonUnits::step_thinned_soma(std::span<const double> soma, double bound, SpikeSlot& out) {
-  if (thinned_bound_ != bound) {
-    for (std::size_t i = 0; i < stream_.size(); ++i) wait_[i] = stream_[i].exponential(bound);
-    thinned_bound_ = bound;
-  }
-  const std::size_t n_units = stream_.size();
-  for (std::size_t i = 0; i < n_units; ++i) {
-    double w = wait_[i];
-    if (w < 1.0) {
-      const double rate = bound * sigmoid(soma[i]);  // the same expression as the layer's rate
-      std::uint16_t n = 0;
-      Stream& s = stream_[i];
-      do {
-        if (s.uniform() * bound < rate) ++n;
-        w += s.exponential(bound);
-      } while (w < 1.0);
-      if (n > 0) {
-        out.unit.push_back(static_cast<std::uint32_t>(i));
-        out.count.push_back(n);
-      }
-    }
-    wait_[i] = w - 1.0;
-  }
+  // The same expression as the layer's rate, lambda_max sigma(soma), evaluated for candidates only.
+  thinned([&](std::size_t i) { return bound * sigmoid(soma[i]); }, bound, out);
 }
 
 std::vector<std::uint64_t> PoissonUnits::positions() const {

@@ -102,6 +102,10 @@ class PoissonUnits {
   void restore(std::span<const std::uint64_t> positions, std::span<const double> waits, double thinned_bound);
 
  private:
+  /// The thinned candidate process of step_thinned and step_thinned_soma; rate_of(i) gives neuron i's rate.
+  template <typename RateOf>
+  void thinned(RateOf rate_of, double bound, SpikeSlot& out);
+
   std::vector<Stream> stream_;
   std::vector<double> wait_;
   std::vector<double> const_rate_;
