@@ -2,6 +2,7 @@
 // Exact resume: a run stopped after k examples and resumed from its checkpoint must end with bit-for-bit the
 // same weights and metrics as an uninterrupted run. Synthetic data keeps this a fast test.
 #include "apical/core/error.hpp"
+#include "apical/io/archive.hpp"
 #include "apical/io/npy.hpp"
 #include "apical/io/run_dir.hpp"
 #include "apical/models/segregated/experiment.hpp"
@@ -126,6 +127,35 @@ INSTANTIATE_TEST_SUITE_P(StopPoints, Resume,
                                            std::make_tuple(Mode::spiking, std::int64_t{40}),  // epoch boundary
                                            std::make_tuple(Mode::spiking, std::int64_t{57}),
                                            std::make_tuple(Mode::nonspiking, std::int64_t{23})));
+
+TEST(Resume, CheckpointWithoutRecorderArraysFromAnEarlierVersionResumes) {
+  // Checkpoints written before the analysis recorders existed have no 'angles' / 'jacobian' arrays.
+  const data::DataSplit data = synthetic_data(60, 30);
+  test::TempDir tmp("old-checkpoint");
+  ExperimentSettings st = small_settings(Mode::spiking);
+  st.record_angles = st.record_jacobian = st.record_losses = false;
+  st.quick_test_every = 0;
+  io::RunDir whole = io::RunDir::create("whole", tmp / "whole", false);
+  whole.write_meta(io::make_meta(st.seed, 0, nullptr));
+  train(st, data, whole, false);
+  io::RunDir parts = io::RunDir::create("parts", tmp / "parts", false);
+  parts.write_meta(io::make_meta(st.seed, 0, nullptr));
+  ExperimentSettings first = st;
+  first.stop_after = 23;
+  train(first, data, parts, false);
+  // Rewrite the checkpoint without the recorder arrays, as an earlier version wrote it.
+  const auto old = io::ArchiveReader::open(parts.file("checkpoint.apical"));
+  io::ArchiveWriter w;
+  for (const auto& name : old.names()) {
+    if (name == "angles" || name == "jacobian") continue;
+    w.put_raw(name, old.dtype(name), std::string(old.raw(name)), old.shape(name));
+  }
+  w.set_meta(old.meta());
+  w.write(parts.file("checkpoint.apical"));
+  ASSERT_FALSE(io::ArchiveReader::open(parts.file("checkpoint.apical")).has("angles"));
+  ASSERT_TRUE(train(st, data, parts, false).completed);
+  expect_bitwise_equal(weights_bits(whole, 2), weights_bits(parts, 2));
+}
 
 TEST(Resume, DifferentSeedGivesDifferentWeights) {
   // Guards the test above against passing trivially (e.g. if no learning happened).

@@ -268,8 +268,9 @@ Position read_checkpoint(const io::RunDir& run, Network& net, JacobianRecorder* 
   net.rebuild_drives(s);
   Position pos;
   pos.active = a.get<std::uint8_t>("active");
-  pos.angles = a.get<double>("angles");
-  pos.jacobian = a.get<double>("jacobian");
+  // Recorder state; absent in checkpoints written before the recorders existed (then they were off).
+  if (a.has("angles")) pos.angles = a.get<double>("angles");
+  if (a.has("jacobian")) pos.jacobian = a.get<double>("jacobian");
   pos.unsaturated = a.get<std::uint8_t>("unsaturated");
   pos.epoch = meta.at("epoch").get<int>();
   pos.index = meta.at("index").get<std::int64_t>();
