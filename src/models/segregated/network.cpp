@@ -31,6 +31,15 @@ void require_finite(std::span<const double> v, const char* what, int layer) {
   }
 }
 
+/// One per-delay drive vector W S from one step's spikes: out[i] = sum over spiking j (ascending) of W_ij n_j.
+void drive_of_slot(const LayerWeights& w, const SpikeSlot& slot, std::vector<double>& out) {
+  std::fill(out.begin(), out.end(), 0.0);
+  for (std::size_t e = 0; e < slot.size(); ++e) {
+    const double* col = &w.W[static_cast<std::size_t>(slot.unit[e]) * out.size()];
+    kernels::add_scaled(out.data(), col, slot.count[e], out.size());  // out[i] += col[i] * n
+  }
+}
+
 }  // namespace
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -463,13 +472,7 @@ void Network::layer_drive(SimState& s, int m, const PopulationState& pre, std::s
   // New per-delay drive W S(t) from this step's presynaptic spikes (event-driven).
   const int k = static_cast<int>(L.drive.size());
   L.drive_head = (L.drive_head + 1) % k;
-  std::vector<double>& fresh = L.drive[sz(L.drive_head)];
-  std::fill(fresh.begin(), fresh.end(), 0.0);
-  const SpikeSlot& slot = pre.spikes.slot(1);
-  for (std::size_t e = 0; e < slot.size(); ++e) {
-    const double* col = &w.W[sz(static_cast<int>(slot.unit[e])) * n_post];
-    kernels::add_scaled(fresh.data(), col, slot.count[e], n_post);  // fresh[i] += col[i] * n
-  }
+  drive_of_slot(w, pre.spikes.slot(1), L.drive[sz(L.drive_head)]);
   // B_i = sum_{d=1..K} kappa(d) (W S(t-d+1))_i + b_i, summed over d in ascending order for every i.
   std::fill(out.begin(), out.end(), 0.0);
   for (int d = 1; d <= k; ++d) {
@@ -487,13 +490,7 @@ void Network::rebuild_drives(SimState& state) const {
     LayerState& L = state.layer[sz(m)];
     const int k = static_cast<int>(L.drive.size());
     for (int d = 1; d <= k; ++d) {
-      std::vector<double>& drive = L.drive[sz(((L.drive_head - (d - 1)) % k + k) % k)];
-      std::fill(drive.begin(), drive.end(), 0.0);
-      const SpikeSlot& slot = pre.spikes.slot(d);
-      for (std::size_t e = 0; e < slot.size(); ++e) {
-        const double* col = &w.W[sz(static_cast<int>(slot.unit[e])) * sz(w.n_post)];
-        kernels::add_scaled(drive.data(), col, slot.count[e], sz(w.n_post));
-      }
+      drive_of_slot(w, pre.spikes.slot(d), L.drive[sz(((L.drive_head - (d - 1)) % k + k) % k)]);
     }
   }
 }
