@@ -122,6 +122,17 @@ TEST(Cli, ReproduceFigure6WritesEveryFileAndReusesRuns) {
   ASSERT_EQ(again.exit_code, 0) << again.output;
   EXPECT_NE(again.output.find("reusing"), std::string::npos) << again.output;
   EXPECT_EQ(test::read_text(tmp / "out" / "Fig_6B_final_errors.csv"), finals);
+  // A run folder whose name no longer matches (an earlier apical's resolved config, e.g. before options were added)
+  // is still found by its config.yaml and reused.
+  for (const auto& entry : fs::directory_iterator(tmp / "out" / "runs")) {
+    const std::string name = entry.path().filename().string();
+    fs::rename(entry.path(), tmp / "out" / "runs" / (name.substr(0, name.size() - 8) + "00000000"));
+  }
+  const auto renamed = test::run_cli(args);
+  ASSERT_EQ(renamed.exit_code, 0) << renamed.output;
+  EXPECT_EQ(renamed.output.find("training"), std::string::npos) << renamed.output;
+  EXPECT_NE(renamed.output.find("-00000000"), std::string::npos) << renamed.output;
+  EXPECT_EQ(test::read_text(tmp / "out" / "Fig_6B_final_errors.csv"), finals);
   // Unknown figures are rejected with the valid list.
   const auto bad = test::run_cli({"reproduce", "guerguiev2017", "--figure", "5b", "--out", (tmp / "x").string()});
   EXPECT_NE(bad.exit_code, 0);

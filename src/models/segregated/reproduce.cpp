@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <limits>
@@ -10,6 +11,7 @@
 #include <mutex>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "apical/analysis/stats.hpp"
@@ -69,6 +71,42 @@ std::string hex_hash(std::string_view text) {
     h *= 0x100000001B3ULL;
   }
   return fmt::format("{:016x}", h).substr(0, 8);
+}
+
+// The folder of a condition's run: <id>-<epochs>ep-<hash of the resolved config>. A folder written by an earlier
+// apical whose config differs only by options added since (they take their defaults) is the same run: it is
+// found by loading each candidate's config.yaml with today's schema and comparing the resolved configs, so that
+// runs continue across versions.
+// The resolved config without its comment lines (which name the file it came from).
+std::string settings_text(const config::Config& cfg) {
+  std::string out;
+  std::istringstream in(cfg.to_yaml());
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind('#', 0) != 0) out += line + '\n';
+  }
+  return out;
+}
+
+fs::path run_folder(const fs::path& runs, const std::string& id, int epochs, const config::Config& cfg) {
+  const std::string resolved = cfg.to_yaml();
+  const std::string prefix = fmt::format("{}-{}ep-", id, epochs);
+  const fs::path exact = runs / (prefix + hex_hash(resolved));
+  if (fs::exists(exact) || !fs::is_directory(runs)) return exact;
+  std::vector<fs::path> candidates;
+  for (const auto& entry : fs::directory_iterator(runs)) {
+    const std::string name = entry.path().filename().string();
+    if (entry.is_directory() && name.size() == prefix.size() + 8 && name.rfind(prefix, 0) == 0)
+      candidates.push_back(entry.path());
+  }
+  std::sort(candidates.begin(), candidates.end());
+  for (const auto& folder : candidates) {
+    try {
+      if (settings_text(config::Config::load(schema(), folder / "config.yaml")) == settings_text(cfg)) return folder;
+    } catch (const Error&) {
+      // written under options that no longer exist, or incomplete: not this run
+    }
+  }
+  return exact;
 }
 
 const Condition& condition(const std::string& id) {
@@ -222,7 +260,7 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
         overrides.push_back(fmt::format("name={}", id));
         const fs::path file = opt.configs / job.condition->config;
         job.config = config::Config::load(schema(), file, overrides);
-        job.folder = opt.out / "runs" / fmt::format("{}-{}ep-{}", id, epochs, hex_hash(job.config.to_yaml()));
+        job.folder = run_folder(opt.out / "runs", id, epochs, job.config);
         jobs.emplace(key, std::move(job));
         order.push_back(key);
       }
