@@ -158,7 +158,7 @@ void BM_ExponentialDraw(benchmark::State& state) {
     benchmark::DoNotOptimize(sum);
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 100);
-  state.SetLabel("items = exponential draws (Philox4x64-10 + log)");
+  state.SetLabel("items = exponential draws (Philox4x64-10 + ziggurat)");
 }
 
 void BM_UniformDraw(benchmark::State& state) {

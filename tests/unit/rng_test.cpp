@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <vector>
@@ -105,6 +106,36 @@ TEST(Stream, ExponentialMean) {
   for (int i = 0; i < n; ++i) sum += s.exponential(rate);
   const double mean = sum / n;
   EXPECT_LT(std::abs(mean - 1.0 / rate) / (1.0 / rate / std::sqrt(n)), kZ);
+}
+
+TEST(Stream, ExponentialChiSquareVarianceAndTail) {
+  // 256 bins of equal probability (edges -log(1 - k/256)), the variance, and the tail beyond the ziggurat's base
+  // strip (x > 7.697, drawn separately) and far out (x > 12).
+  Stream s(14, "exp.chi2");
+  const int bins = 256, n = 2'000'000;
+  std::vector<int> count(bins, 0);
+  double sum = 0, sum2 = 0;
+  int beyond_r = 0, beyond_12 = 0;
+  for (int i = 0; i < n; ++i) {
+    const double x = s.standard_exponential();
+    ASSERT_GE(x, 0.0);
+    sum += x;
+    sum2 += x * x;
+    beyond_r += x > 7.69711747013104972 ? 1 : 0;
+    beyond_12 += x > 12.0 ? 1 : 0;
+    const double cdf = -std::expm1(-x);
+    ++count[std::min(bins - 1, static_cast<int>(cdf * bins))];
+  }
+  double chi2 = 0;
+  const double expected = static_cast<double>(n) / bins;
+  for (int c : count) chi2 += (c - expected) * (c - expected) / expected;
+  EXPECT_LT(chi2, 377.0);  // 255 degrees of freedom: the 1e-6 upper quantile (Wilson-Hilferty) is about 377
+  const double mean = sum / n, var = sum2 / n - mean * mean;
+  EXPECT_LT(std::abs(mean - 1.0) * std::sqrt(n), kZ);
+  EXPECT_LT(std::abs(var - 1.0) / std::sqrt(8.0 / n), kZ);  // central 4th moment 9: SD sqrt((9 - 1) / n)
+  const double p_r = std::exp(-7.69711747013104972), p_12 = std::exp(-12.0);
+  EXPECT_LT(std::abs(beyond_r - n * p_r) / std::sqrt(n * p_r), kZ);
+  EXPECT_LT(std::abs(beyond_12 - n * p_12) / std::sqrt(n * p_12), kZ);
 }
 
 TEST(Stream, NormalMomentsAndTail) {
