@@ -17,4 +17,28 @@ void add(double* __restrict y, const double* __restrict x, std::size_t n);
 /// y[i] -= c[i] * a
 void sub_scaled(double* __restrict y, const double* __restrict c, double a, std::size_t n);
 
+/// One time step of a hidden layer's dendrite and soma, fused into one pass over the neurons (spec 2.1-2.2).
+/// For every neuron i < n, with the operations in exactly this order (as the dense reference computes them):
+///   drive[0][i] = (((0 + col[0][i] n[0]) + col[1][i] n[1]) + ...)      the new per-delay drive W S(t), spikes
+///                                                                         in the order given
+///   basal[i]    = (((0 + kappa[0] drive[0][i]) + ... + kappa[K-1] drive[K-1][i]) + b[i])   B, delays ascending
+///   soma[i]     = c + dt ((-g_L c + g_B (basal[i] - c)) + g_A (apical[i] - c))          C, with c = soma[i]
+/// drive[d] is the per-delay drive of delay d + 1 (drive[0] is written, the others read). Blocks of neurons are
+/// kept in registers across the spikes and delays, so each vector is read once per step.
+struct HiddenStep {
+  const double* const* col;  ///< n_spikes weight columns
+  const double* count;       ///< n_spikes spike counts
+  std::size_t n_spikes;
+  double* const* drive;      ///< K per-delay drive vectors, delay 1 first
+  const double* kappa;       ///< K kernel values
+  std::size_t K;
+  const double* b;           ///< bias
+  const double* apical;      ///< A (multiplied by g_A)
+  double dt, g_L, g_B, g_A;
+  double* basal;             ///< B, written
+  double* soma;              ///< C, updated
+  std::size_t n;
+};
+void hidden_step(const HiddenStep& h);
+
 }  // namespace apical::segregated::kernels

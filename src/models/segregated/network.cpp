@@ -482,6 +482,28 @@ void Network::layer_drive(SimState& s, int m, const PopulationState& pre, std::s
   kernels::add(out.data(), w.b.data(), n_post);
 }
 
+void Network::hidden_step(SimState& s, int m, const PopulationState& pre) const {
+  // The truncated-kernel dendrite of layer_drive and the soma update of step_spiking, fused (same operations).
+  const LayerWeights& w = weights_.layers[sz(m)];
+  LayerState& L = s.layer[sz(m)];
+  const auto n_post = sz(w.n_post);
+  const int k = static_cast<int>(L.drive.size());
+  L.drive_head = (L.drive_head + 1) % k;
+  const SpikeSlot& slot = pre.spikes.slot(1);
+  L.step_cols.clear();
+  L.step_counts.clear();
+  for (std::size_t e = 0; e < slot.size(); ++e) {
+    L.step_cols.push_back(&w.W[static_cast<std::size_t>(slot.unit[e]) * n_post]);
+    L.step_counts.push_back(static_cast<double>(slot.count[e]));
+  }
+  L.ring_by_delay.resize(sz(k));
+  for (int d = 1; d <= k; ++d) L.ring_by_delay[sz(d - 1)] = L.drive[sz(((L.drive_head - (d - 1)) % k + k) % k)].data();
+  const Params& p = params_;
+  kernels::hidden_step({L.step_cols.data(), L.step_counts.data(), L.step_cols.size(), L.ring_by_delay.data(),
+                        derived_.kappa.data(), sz(k), w.b.data(), L.apical.data(), p.dt, p.g_L, p.g_B, p.g_A,
+                        L.basal.data(), L.soma.data(), n_post});
+}
+
 void Network::rebuild_drives(SimState& state) const {
   if (params_.kernel == KernelKind::exact || params_.mode != Mode::spiking) return;
   for (int m = 0; m < params_.n_layers(); ++m) {
@@ -553,7 +575,8 @@ void Network::step_spiking(SimState& s, int label, bool teach, bool record) cons
     LayerState& L = s.layer[sz(m)];
     const LayerWeights& w = weights_.layers[sz(m)];
     const auto n = sz(w.n_post);
-    layer_drive(s, m, pre, L.basal);
+    const bool fused = !exact && m + 1 < n_layers;  // hidden layer: dendrite and soma in one pass (below)
+    if (!fused) layer_drive(s, m, pre, L.basal);
     if (m + 1 < n_layers) {
       // Apical: A = Y s_fb + c [P Eq. 2, 13]; s_fb is the output layer's PSP after the previous step (or its
       // rates, Fig 7A), or, with layer-to-layer feedback, that of the layer above (not yet updated this step).
@@ -570,9 +593,13 @@ void Network::step_spiking(SimState& s, int label, bool teach, bool record) cons
         apical_input(w, L);
       }
       // Soma [P Eq. 14; spec 2.2]: C <- C + dt (-g_L C + g_B (B - C) + g_A (A - C)).
-      for (std::size_t i = 0; i < n; ++i) {
-        const double c = L.soma[i];
-        L.soma[i] = c + p.dt * (-p.g_L * c + p.g_B * (L.basal[i] - c) + p.g_A * (L.apical[i] - c));
+      if (fused) {
+        hidden_step(s, m, pre);
+      } else {
+        for (std::size_t i = 0; i < n; ++i) {
+          const double c = L.soma[i];
+          L.soma[i] = c + p.dt * (-p.g_L * c + p.g_B * (L.basal[i] - c) + p.g_A * (L.apical[i] - c));
+        }
       }
     } else {
       // Output soma [P Eq. 18-20]: U <- U + dt (-g_L U + g_D (V - U) + I), with the teaching current

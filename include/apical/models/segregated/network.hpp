@@ -130,6 +130,10 @@ struct LayerState {
   std::vector<double> rate;    ///< lambda = lambda_max sigma(soma)
   std::vector<std::vector<double>> drive;  ///< ring of K per-delay drive vectors W S(t - d + 1)
   int drive_head = 0;
+  // Scratch of the fused hidden-layer step (not state): this step's weight columns and counts, the ring by delay.
+  std::vector<const double*> step_cols;
+  std::vector<double> step_counts;
+  std::vector<double*> ring_by_delay;
 };
 
 /// Time averages over one phase's averaging window (spec 4.3), per non-input layer.
@@ -231,6 +235,7 @@ class Network {
   static void apical_input(const LayerWeights& w, LayerState& L);
   void population_psp(const PopulationState& pop, std::span<double> out) const;
   void layer_drive(SimState& s, int m, const PopulationState& pre, std::span<double> out) const;
+  void hidden_step(SimState& s, int m, const PopulationState& pre) const;
   void update_weights(const std::vector<LayerAverages>& fwd, const std::vector<LayerAverages>& tgt,
                       ExampleTrace* trace);
 
