@@ -5,6 +5,7 @@
 #include "kernels.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <numeric>
 
@@ -201,71 +202,131 @@ void SpikeHistory::clear() {
 }
 
 void PoissonUnits::open(std::uint64_t seed, const std::string& name, std::uint64_t a, std::uint64_t b,
-                        std::uint64_t population, int n) {
+                        std::uint64_t population, int n, Scan scan) {
+  scan_ = scan;
   stream_.clear();
   stream_.reserve(sz(n));
   for (int i = 0; i < n; ++i) stream_.emplace_back(seed, name, a, b, (population << 32) | static_cast<std::uint64_t>(i));
-  wait_.assign(sz(n), std::numeric_limits<double>::infinity());
   const_rate_.assign(sz(n), 0.0);
   active_.clear();
   thinned_bound_ = 0;
+  wait_.clear();
+  due_.clear();
+  frac_.clear();
+  words_ = (sz(n) + 63) / 64;
+  if (scan_ == Scan::every) {
+    wait_.assign(sz(n), std::numeric_limits<double>::infinity());
+  } else {
+    due_.assign(sz(n), std::numeric_limits<std::uint64_t>::max());
+    frac_.assign(sz(n), 0.0);
+    calendar_.assign(kHorizon * words_, 0);
+  }
+  now_ = 0;
+}
+
+void PoissonUnits::clear_calendar() {
+  std::fill(calendar_.begin(), calendar_.end(), 0);
+  now_ = 0;
+}
+
+void PoissonUnits::file(std::size_t i) {
+  const std::uint64_t step = std::min(due_[i], now_ + kHorizon - 1);  // a farther event is re-filed from there
+  calendar_[(step % kHorizon) * words_ + i / 64] |= std::uint64_t{1} << (i % 64);
+}
+
+void PoissonUnits::place(std::size_t i, double w) {
+  if (scan_ == Scan::every) {
+    wait_[i] = w;
+    return;
+  }
+  if (!(w < std::numeric_limits<double>::infinity())) {
+    due_[i] = std::numeric_limits<std::uint64_t>::max();
+    return;
+  }
+  const double whole = std::floor(w);
+  due_[i] = now_ + static_cast<std::uint64_t>(whole);
+  frac_[i] = w - whole;  // exact
+  file(i);
+}
+
+template <typename Fire>
+void PoissonUnits::step(Fire fire) {
+  // fire(i, w) gets a unit whose next event lies in this step (w < 1 ms into it) and returns the waiting time
+  // from its last event in this step to the next one, measured from the start of this step (>= 1 ms).
+  if (scan_ == Scan::every) {
+    for (std::size_t i = 0; i < wait_.size(); ++i) {
+      const double w = wait_[i];
+      wait_[i] = (w < 1.0 ? fire(i, w) : w) - 1.0;
+    }
+    return;
+  }
+  const std::uint64_t t = now_++;  // from here on, place() and file() count from the coming step
+  std::uint64_t* bucket = &calendar_[(t % kHorizon) * words_];
+  for (std::size_t word = 0; word < words_; ++word) {
+    std::uint64_t bits = bucket[word];
+    bucket[word] = 0;
+    while (bits != 0) {
+      const std::size_t i = word * 64 + static_cast<std::size_t>(std::countr_zero(bits));
+      bits &= bits - 1;
+      if (due_[i] != t) {
+        file(i);  // filed at the horizon: not yet
+        continue;
+      }
+      place(i, fire(i, frac_[i]) - 1.0);
+    }
+  }
 }
 
 void PoissonUnits::start_constant(std::span<const double> rate) {
   active_.clear();
+  if (scan_ == Scan::calendar) clear_calendar();
   for (std::size_t i = 0; i < stream_.size(); ++i) {
     const_rate_[i] = rate[i];
     if (rate[i] > 0) {
       active_.push_back(static_cast<std::uint32_t>(i));
-      wait_[i] = stream_[i].exponential(rate[i]);
+      place(i, stream_[i].exponential(rate[i]));
     } else {
-      wait_[i] = std::numeric_limits<double>::infinity();
+      place(i, std::numeric_limits<double>::infinity());
     }
   }
 }
 
 void PoissonUnits::step_constant(SpikeSlot& out) {
-  for (const std::uint32_t i : active_) {
-    double w = wait_[i];
-    if (w < 1.0) {
-      std::uint16_t n = 0;
-      Stream& s = stream_[i];
-      do {
-        ++n;
-        w += s.exponential(const_rate_[i]);
-      } while (w < 1.0);
-      out.unit.push_back(i);
-      out.count.push_back(n);
-    }
-    wait_[i] = w - 1.0;
-  }
+  step([&](std::size_t i, double w) {
+    std::uint16_t n = 0;
+    Stream& s = stream_[i];
+    do {
+      ++n;
+      w += s.exponential(const_rate_[i]);
+    } while (w < 1.0);
+    out.unit.push_back(static_cast<std::uint32_t>(i));
+    out.count.push_back(n);
+    return w;
+  });
 }
 
 template <typename RateOf>
 void PoissonUnits::thinned(RateOf rate_of, double bound, SpikeSlot& out) {
   if (thinned_bound_ != bound) {
     // First use (or a new bound): start the candidate process.
-    for (std::size_t i = 0; i < stream_.size(); ++i) wait_[i] = stream_[i].exponential(bound);
+    if (scan_ == Scan::calendar) clear_calendar();
+    for (std::size_t i = 0; i < stream_.size(); ++i) place(i, stream_[i].exponential(bound));
     thinned_bound_ = bound;
   }
-  const std::size_t n_units = stream_.size();
-  for (std::size_t i = 0; i < n_units; ++i) {
-    double w = wait_[i];
-    if (w < 1.0) {
-      const double rate = rate_of(i);
-      std::uint16_t n = 0;
-      Stream& s = stream_[i];
-      do {
-        if (s.uniform() * bound < rate) ++n;  // keep the candidate with probability rate / bound
-        w += s.exponential(bound);
-      } while (w < 1.0);
-      if (n > 0) {
-        out.unit.push_back(static_cast<std::uint32_t>(i));
-        out.count.push_back(n);
-      }
+  step([&](std::size_t i, double w) {
+    const double rate = rate_of(i);
+    std::uint16_t n = 0;
+    Stream& s = stream_[i];
+    do {
+      if (s.uniform() * bound < rate) ++n;  // keep the candidate with probability rate / bound
+      w += s.exponential(bound);
+    } while (w < 1.0);
+    if (n > 0) {
+      out.unit.push_back(static_cast<std::uint32_t>(i));
+      out.count.push_back(n);
     }
-    wait_[i] = w - 1.0;
-  }
+    return w;
+  });
 }
 
 void PoissonUnits::step_thinned(std::span<const double> rate, double bound, SpikeSlot& out) {
@@ -283,13 +344,24 @@ std::vector<std::uint64_t> PoissonUnits::positions() const {
   return pos;
 }
 
+std::vector<double> PoissonUnits::waits() const {
+  if (scan_ == Scan::every) return wait_;
+  std::vector<double> w(stream_.size());
+  for (std::size_t i = 0; i < w.size(); ++i) {
+    w[i] = due_[i] == std::numeric_limits<std::uint64_t>::max() ? std::numeric_limits<double>::infinity()
+                                                                 : static_cast<double>(due_[i] - now_) + frac_[i];
+  }
+  return w;
+}
+
 void PoissonUnits::restore(std::span<const std::uint64_t> positions, std::span<const double> waits,
                            double thinned_bound) {
   if (positions.size() != stream_.size() || waits.size() != stream_.size()) {
     fail("checkpoint: spike generator state has {} streams, the network has {}", positions.size(), stream_.size());
   }
   for (std::size_t i = 0; i < stream_.size(); ++i) stream_[i].seek(positions[i]);
-  wait_.assign(waits.begin(), waits.end());
+  if (scan_ == Scan::calendar) clear_calendar();
+  for (std::size_t i = 0; i < stream_.size(); ++i) place(i, waits[i]);
   thinned_bound_ = thinned_bound;
 }
 

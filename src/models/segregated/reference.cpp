@@ -61,7 +61,8 @@ void ReferenceNetwork::open_generators(State& s, const std::string& stream, std:
   if (params_.mode != Mode::spiking) return;
   for (std::size_t q = 0; q < s.pop.size(); ++q) {
     const int n = q == 0 ? params_.n_input : params_.layers[q - 1];
-    s.pop[q].generator.open(seed_, stream, a, b, q, n);
+    // The simple scan of every unit in every step: the oracle of the engine's calendar.
+    s.pop[q].generator.open(seed_, stream, a, b, q, n, PoissonUnits::Scan::every);
   }
 }
 

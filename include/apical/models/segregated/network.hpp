@@ -83,9 +83,14 @@ class SpikeHistory {
 /// Poisson spike generators of one population, one random stream per unit (see the file comment).
 class PoissonUnits {
  public:
+  /// How a step finds the units with an event in it. Both give the same spikes and the same draws.
+  enum class Scan {
+    calendar,  ///< units are filed by the step of their next event (a ring of bit sets): ~events per step
+    every,     ///< every unit's waiting time is looked at in every step (the simple form, used by the reference)
+  };
   /// Creates n unit streams (seed, name, a, b, (population << 32) | unit).
   void open(std::uint64_t seed, const std::string& name, std::uint64_t a, std::uint64_t b, std::uint64_t population,
-            int n);
+            int n, Scan scan = Scan::calendar);
   /// Inputs: constant rates for the coming steps (spikes/ms); draws fresh waiting times.
   void start_constant(std::span<const double> rate);
   /// Inputs: one step at the rates given to start_constant.
@@ -97,17 +102,34 @@ class PoissonUnits {
 
   /// Checkpoint state: stream positions and waiting times (ms to the next event, from the start of the step).
   std::vector<std::uint64_t> positions() const;
-  const std::vector<double>& waits() const { return wait_; }
+  std::vector<double> waits() const;
   double thinned_bound() const { return thinned_bound_; }
   void restore(std::span<const std::uint64_t> positions, std::span<const double> waits, double thinned_bound);
 
  private:
-  /// The thinned candidate process of step_thinned and step_thinned_soma; rate_of(i) gives neuron i's rate.
+  /// One step of the thinned candidate process of step_thinned and step_thinned_soma; rate_of(i) gives neuron
+  /// i's rate. fire(i, w, out) of the constant or thinned process handles a unit whose event falls in this step.
   template <typename RateOf>
   void thinned(RateOf rate_of, double bound, SpikeSlot& out);
+  template <typename Fire>
+  void step(Fire fire);
+  /// Sets unit i's waiting time from the start of the coming step (w >= 0, or infinity: no event).
+  void place(std::size_t i, double w);
+  void file(std::size_t i);  ///< puts unit i into the calendar bucket of its event (or the farthest bucket)
+  void clear_calendar();
 
+  static constexpr std::uint64_t kHorizon = 64;  ///< calendar buckets (steps)
+  Scan scan_ = Scan::calendar;
   std::vector<Stream> stream_;
-  std::vector<double> wait_;
+  std::vector<double> wait_;             ///< Scan::every: waiting time from the start of the coming step
+  // Scan::calendar: unit i's next event is in step due_[i] (counted like now_) at time frac_[i] in [0, 1) into it,
+  // so its waiting time is (due_[i] - now_) + frac_[i], exactly the value Scan::every holds: subtracting 1 ms per
+  // step from a waiting time >= 1 is exact in binary floating point.
+  std::vector<std::uint64_t> due_;
+  std::vector<double> frac_;
+  std::vector<std::uint64_t> calendar_;  ///< kHorizon buckets of words_ 64-bit words: bit i = unit i is filed there
+  std::size_t words_ = 0;
+  std::uint64_t now_ = 0;                ///< steps taken since the waiting times were last set
   std::vector<double> const_rate_;
   std::vector<std::uint32_t> active_;  ///< units with a non-zero constant rate
   double thinned_bound_ = 0;           ///< bound of the candidate process (0 until first use)
