@@ -2,6 +2,7 @@
 // Model tests of the segregated-dendrites network against analytic values (spec sections 2, 4, 8).
 // Statistical tests use a two-sided significance level of 1e-6 (|z| < 4.9) with fixed seeds.
 #include "apical/core/error.hpp"
+#include "apical/core/rng.hpp"
 #include "apical/models/segregated/network.hpp"
 
 #include <gmock/gmock.h>
@@ -12,6 +13,26 @@
 
 namespace apical::segregated {
 namespace {
+
+TEST(ThinningTest, DecidesExactlyAsThePlainComparison) {
+  // Random soma potentials over and beyond the grid, uniforms anywhere and right at the decision boundary (where
+  // the exact rate must be computed); every decision must equal u bound < bound sigmoid(x).
+  Stream s(21, "thinning-test");
+  const double bound = 0.2;
+  int boundary_cases = 0;
+  for (int k = 0; k < 2'000'000; ++k) {
+    const double x = -20.0 + 40.0 * s.uniform();
+    double u = s.uniform();
+    if (k % 4 == 0) {
+      u = sigmoid(x) + (s.uniform() - 0.5) * 6e-5;  // within the margin of the interpolation
+      ++boundary_cases;
+    }
+    const double ub = u * bound;
+    ThinningTest test(x, bound);
+    ASSERT_EQ(test.keep(ub), ub < bound * sigmoid(x)) << "x = " << x << ", u = " << u;
+  }
+  EXPECT_EQ(boundary_cases, 500'000);
+}
 
 using ::testing::HasSubstr;
 constexpr double kZ = 4.9;

@@ -5,6 +5,7 @@
 #include "kernels.hpp"
 
 #include <algorithm>
+#include <array>
 #include <bit>
 #include <cmath>
 #include <numeric>
@@ -305,8 +306,34 @@ void PoissonUnits::step_constant(SpikeSlot& out) {
   });
 }
 
-template <typename RateOf>
-void PoissonUnits::thinned(RateOf rate_of, double bound, SpikeSlot& out) {
+namespace {
+
+struct SigmoidGrid {
+  static constexpr double kLo = -16.0, kHi = 16.0;
+  static constexpr int kSteps = 1024;  // h = 1/32
+  std::array<double, kSteps + 1> value{};
+  SigmoidGrid() {
+    for (int k = 0; k <= kSteps; ++k) value[sz(k)] = sigmoid(kLo + (kHi - kLo) * k / kSteps);
+  }
+};
+const SigmoidGrid kSigmoidGrid;
+
+}  // namespace
+
+ThinningTest::ThinningTest(double x, double bound)
+    : x_(x), bound_(bound), approx_(std::numeric_limits<double>::quiet_NaN()),
+      exact_(std::numeric_limits<double>::quiet_NaN()) {
+  const double t = (x - SigmoidGrid::kLo) * (SigmoidGrid::kSteps / (SigmoidGrid::kHi - SigmoidGrid::kLo));
+  if (t >= 0.0 && t < SigmoidGrid::kSteps) {
+    const auto k = static_cast<std::size_t>(t);
+    const double f = t - static_cast<double>(k);
+    const double lo = kSigmoidGrid.value[k], hi = kSigmoidGrid.value[k + 1];
+    approx_ = bound * (lo + f * (hi - lo));
+  }
+}
+
+template <typename TestOf>
+void PoissonUnits::thinned(TestOf test_of, double bound, SpikeSlot& out) {
   if (thinned_bound_ != bound) {
     // First use (or a new bound): start the candidate process.
     if (scan_ == Scan::calendar) clear_calendar();
@@ -314,11 +341,11 @@ void PoissonUnits::thinned(RateOf rate_of, double bound, SpikeSlot& out) {
     thinned_bound_ = bound;
   }
   step([&](std::size_t i, double w) {
-    const double rate = rate_of(i);
+    auto test = test_of(i);
     std::uint16_t n = 0;
     Stream& s = stream_[i];
     do {
-      if (s.uniform() * bound < rate) ++n;  // keep the candidate with probability rate / bound
+      if (test.keep(s.uniform() * bound)) ++n;  // keep the candidate with probability rate / bound
       w += s.exponential(bound);
     } while (w < 1.0);
     if (n > 0) {
@@ -330,12 +357,16 @@ void PoissonUnits::thinned(RateOf rate_of, double bound, SpikeSlot& out) {
 }
 
 void PoissonUnits::step_thinned(std::span<const double> rate, double bound, SpikeSlot& out) {
-  thinned([&](std::size_t i) { return rate[i]; }, bound, out);
+  struct Below {
+    double rate;
+    bool keep(double u_bound) const { return u_bound < rate; }
+  };
+  thinned([&](std::size_t i) { return Below{rate[i]}; }, bound, out);
 }
 
 void PoissonUnits::step_thinned_soma(std::span<const double> soma, double bound, SpikeSlot& out) {
   // The same expression as the layer's rate, lambda_max sigma(soma), evaluated for candidates only.
-  thinned([&](std::size_t i) { return bound * sigmoid(soma[i]); }, bound, out);
+  thinned([&](std::size_t i) { return ThinningTest(soma[i], bound); }, bound, out);
 }
 
 std::vector<std::uint64_t> PoissonUnits::positions() const {
