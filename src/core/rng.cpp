@@ -54,10 +54,10 @@ void Stream::seek(std::uint64_t position) {
 // The area under f is covered by 256 layers of equal area v: layer 0 is the base strip [0, r] x [0, f(r)] together
 // with the tail x > r; layer i >= 1 is the rectangle [0, x_i] x [f(x_i), f(x_{i+1})] with x_1 = r,
 // x_{i+1} = f^-1(f(x_i) + v / x_i) and x_256 = 0. One 64-bit word picks a layer (its low 8 bits) and a point
-// x = U x_i in it (its top 53 bits); x < x_{i+1} lies under f for sure (about 97.8 % of draws). Otherwise the point
-// is accepted if a uniform height in the layer falls under f(x); in the base layer, x >= r falls into the tail,
-// which by memorylessness is r plus a fresh exponential, drawn by inversion. r and v are the published constants
-// for 256 layers; v makes the layers fill the area exactly (x_256 = 0 to 1e-12).
+// x = U x_i in it (its top 53 bits); x < x_{i+1} lies under f for sure (about 97.8 % of draws). Otherwise the
+// point is accepted if a uniform height in the layer falls under f(x); in the base layer, x >= r falls into the
+// tail, which by memorylessness is r plus a fresh exponential, drawn by inversion. r and v are the published
+// constants for 256 layers; v makes the layers fill the area exactly (x_256 = 0 to 1e-12).
 namespace {
 
 struct Ziggurat {
@@ -70,8 +70,9 @@ struct Ziggurat {
   Ziggurat() {
     x[0] = kV / std::exp(-kR);
     x[1] = kR;
-    for (int i = 1; i < kLayers; ++i) x[static_cast<std::size_t>(i) + 1] =
-        -std::log(std::exp(-x[static_cast<std::size_t>(i)]) + kV / x[static_cast<std::size_t>(i)]);
+    for (int i = 1; i < kLayers; ++i)
+      x[static_cast<std::size_t>(i) + 1] =
+          -std::log(std::exp(-x[static_cast<std::size_t>(i)]) + kV / x[static_cast<std::size_t>(i)]);
     x[kLayers] = 0.0;
     for (int i = 0; i <= kLayers; ++i) f[static_cast<std::size_t>(i)] = std::exp(-x[static_cast<std::size_t>(i)]);
     f[0] = std::exp(-kR);
@@ -95,7 +96,9 @@ double Stream::standard_exponential() {
   }
 }
 
-double Stream::exponential(double rate) { return standard_exponential() / rate; }
+double Stream::exponential(double rate) {
+  return standard_exponential() / rate;
+}
 
 double Stream::normal() {
   const double u1 = uniform_pos();
@@ -107,15 +110,15 @@ double Stream::wald(double mean, double shape) {
   const double nu = normal();
   const double y = nu * nu;
   const double mu_y = mean * y;
-  const double x = mean + mean * mu_y / (2.0 * shape) -
-                   mean / (2.0 * shape) * std::sqrt(4.0 * shape * mu_y + mu_y * mu_y);
+  const double x =
+      mean + mean * mu_y / (2.0 * shape) - mean / (2.0 * shape) * std::sqrt(4.0 * shape * mu_y + mu_y * mu_y);
   return uniform() <= mean / (mean + x) ? x : mean * mean / x;
 }
 
 std::uint64_t Stream::below(std::uint64_t n) {
   // Rejection of the top partial range: every value in [0, n) gets exactly floor(2^64 / n) preimages.
-  const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() -
-                              (std::numeric_limits<std::uint64_t>::max() % n + 1) % n;
+  const std::uint64_t limit =
+      std::numeric_limits<std::uint64_t>::max() - (std::numeric_limits<std::uint64_t>::max() % n + 1) % n;
   std::uint64_t x = next_u64();
   while (x > limit) x = next_u64();
   return x % n;

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // Model tests of the segregated-dendrites network against analytic values (spec sections 2, 4, 8).
 // Statistical tests use a two-sided significance level of 1e-6 (|z| < 4.9) with fixed seeds.
-#include "apical/core/error.hpp"
-#include "apical/core/rng.hpp"
-#include "apical/models/segregated/network.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <numbers>
+
+#include "apical/core/error.hpp"
+#include "apical/core/rng.hpp"
+#include "apical/models/segregated/network.hpp"
 
 namespace apical::segregated {
 namespace {
@@ -130,8 +130,10 @@ TEST(Initialisation, SparseFeedbackZeroesEightyPercentAndScales) {
   const auto& yd = dense.layers[0].Y;
   int zeros = 0;
   for (std::size_t e = 0; e < ys.size(); ++e) {
-    if (ys[e] == 0.0) ++zeros;
-    else EXPECT_DOUBLE_EQ(ys[e], 5.0 * yd[e]);
+    if (ys[e] == 0.0)
+      ++zeros;
+    else
+      EXPECT_DOUBLE_EQ(ys[e], 5.0 * yd[e]);
   }
   EXPECT_EQ(zeros, 4000);
 }
@@ -141,7 +143,8 @@ TEST(Initialisation, SymmetricFeedbackIsWTransposed) {
   p.feedback = FeedbackKind::symmetric;
   const Weights w = Weights::initialise(p, 2);
   for (int i = 0; i < 500; ++i) {
-    for (int k = 0; k < 10; ++k) ASSERT_EQ(w.layers[0].Y[static_cast<std::size_t>(i * 10 + k)], w.layers[1].w(k, i));
+    for (int k = 0; k < 10; ++k)
+      ASSERT_EQ(w.layers[0].Y[static_cast<std::size_t>(i * 10 + k)], w.layers[1].w(k, i));
   }
 }
 
@@ -158,7 +161,8 @@ TEST(Dynamics, HiddenSomaConvergesToKbTimesBasal) {
   net.classify(dark, s);
   const double k_b = net.derived().k_B;
   for (int i = 0; i < 3; ++i) {
-    EXPECT_NEAR(s.layer[0].soma[static_cast<std::size_t>(i)], k_b * w.layers[0].b[static_cast<std::size_t>(i)], 1e-12);
+    EXPECT_NEAR(s.layer[0].soma[static_cast<std::size_t>(i)], k_b * w.layers[0].b[static_cast<std::size_t>(i)],
+                1e-12);
   }
 }
 
@@ -364,7 +368,8 @@ TEST(Schedule, StochasticPlateauOffsetsFollowTheCodeDistribution) {
   auto tail = [](double x) { return std::erfc(x / 3.0 / std::sqrt(2.0)); };  // P(|3Z| >= x)
   for (int k = 0; k <= 5; ++k) {
     const double pk = k < 5 ? tail(k) - tail(k + 1) : tail(5);
-    EXPECT_LT(std::abs(count[static_cast<std::size_t>(k)] / n - pk) / std::sqrt(pk * (1 - pk) / n), kZ) << "d = " << k;
+    EXPECT_LT(std::abs(count[static_cast<std::size_t>(k)] / n - pk) / std::sqrt(pk * (1 - pk) / n), kZ)
+        << "d = " << k;
   }
 }
 
@@ -458,7 +463,8 @@ TEST(WeightUpdate, BackpropRuleUsesUpdatedOutputWeights) {
   const double kb = net.derived().k_B, lm = 0.2;
   for (int i = 0; i < 4; ++i) {
     double acc = 0;
-    for (int k = 0; k < 3; ++k) acc += net.weights().layers[1].w(k, i) * trace.error[1][static_cast<std::size_t>(k)];
+    for (int k = 0; k < 3; ++k)
+      acc += net.weights().layers[1].w(k, i) * trace.error[1][static_cast<std::size_t>(k)];
     const double s = sigmoid(trace.forward[0].soma[static_cast<std::size_t>(i)]);
     EXPECT_NEAR(trace.error[0][static_cast<std::size_t>(i)], acc * kb * lm * s * (1 - s), 1e-16);
   }

@@ -1,25 +1,39 @@
 // SPDX-License-Identifier: Apache-2.0
 // End-to-end tests of the apical program on the real MNIST files: run folders, weights, repeated tests,
 // interrupted and resumed runs, and the errors a user meets first.
-#include "apical/io/npy.hpp"
-#include "test_support.hpp"
-
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cstring>
+
+#include "apical/io/npy.hpp"
+#include "test_support.hpp"
 
 namespace apical {
 namespace {
 
 namespace fs = std::filesystem;
 
-std::string config_path(const std::string& rel) { return std::string(APICAL_SOURCE_DIR) + "/configs/" + rel; }
+std::string config_path(const std::string& rel) {
+  return std::string(APICAL_SOURCE_DIR) + "/configs/" + rel;
+}
 
 std::vector<std::string> tiny(const fs::path& out) {
-  return {"train", config_path("quickstart.yaml"), "--data", test::shared_data_dir().string(), "--quiet",
-          "--set", "training.examples_per_epoch=150", "--set", "training.epochs=2", "--set", "test.examples=60",
-          "--set", "model.layers=[40,10]", "--out", out.string()};
+  return {"train",
+          config_path("quickstart.yaml"),
+          "--data",
+          test::shared_data_dir().string(),
+          "--quiet",
+          "--set",
+          "training.examples_per_epoch=150",
+          "--set",
+          "training.epochs=2",
+          "--set",
+          "test.examples=60",
+          "--set",
+          "model.layers=[40,10]",
+          "--out",
+          out.string()};
 }
 
 std::vector<double> final_weights(const fs::path& run) {
@@ -36,9 +50,9 @@ TEST(Cli, TrainWritesACompleteRunFolder) {
   const auto r = test::run_cli(tiny(tmp / "run"));
   ASSERT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("test error"), std::string::npos) << r.output;
-  for (const char* f : {"config.yaml", "meta.json", "metrics.csv", "metrics.json", "checkpoint.apical",
-                        "weights/initial/W_0.npy", "weights/epoch_1/W_1.npy", "weights/epoch_2/Y_0.npy",
-                        "weights/final/b_1.npy"}) {
+  for (const char* f :
+       {"config.yaml", "meta.json", "metrics.csv", "metrics.json", "checkpoint.apical", "weights/initial/W_0.npy",
+        "weights/epoch_1/W_1.npy", "weights/epoch_2/Y_0.npy", "weights/final/b_1.npy"}) {
     EXPECT_TRUE(fs::exists(tmp / "run" / f)) << f;
   }
   const auto w0 = io::read_npy(tmp / "run" / "weights" / "final" / "W_0.npy");
@@ -97,11 +111,28 @@ namespace {
 
 TEST(Cli, ReproduceFigure6WritesEveryFileAndReusesRuns) {
   test::TempDir tmp("cli-repro");
-  const std::vector<std::string> args = {"reproduce", "guerguiev2017", "--figure", "6", "--epochs", "1",
-                                         "--examples-per-epoch", "150", "--test-examples", "60", "--repeats", "3",
-                                         "--out", (tmp / "out").string(), "--data", test::shared_data_dir().string()};
+  const std::vector<std::string> args = {"reproduce",
+                                         "guerguiev2017",
+                                         "--figure",
+                                         "6",
+                                         "--epochs",
+                                         "1",
+                                         "--examples-per-epoch",
+                                         "150",
+                                         "--test-examples",
+                                         "60",
+                                         "--repeats",
+                                         "3",
+                                         "--jobs",
+                                         "2",
+                                         "--out",
+                                         (tmp / "out").string(),
+                                         "--data",
+                                         test::shared_data_dir().string()};
   const auto r = test::run_cli(args);
   ASSERT_EQ(r.exit_code, 0) << r.output;
+  // Two trainings at once: a line per finished epoch instead of live progress.
+  EXPECT_NE(r.output.find("no_hidden: epoch 1/1: test error"), std::string::npos) << r.output;
   for (const char* f : {"report.md", "Fig_6B_errors.csv", "Fig_6B_final_errors.csv"}) {
     EXPECT_TRUE(fs::exists(tmp / "out" / f)) << f;
   }
@@ -122,8 +153,8 @@ TEST(Cli, ReproduceFigure6WritesEveryFileAndReusesRuns) {
   ASSERT_EQ(again.exit_code, 0) << again.output;
   EXPECT_NE(again.output.find("reusing"), std::string::npos) << again.output;
   EXPECT_EQ(test::read_text(tmp / "out" / "Fig_6B_final_errors.csv"), finals);
-  // A run folder whose name no longer matches (an earlier apical's resolved config, e.g. before options were added)
-  // is still found by its config.yaml and reused.
+  // A run folder whose name no longer matches (an earlier apical's resolved config, e.g. before options were
+  // added) is still found by its config.yaml and reused.
   for (const auto& entry : fs::directory_iterator(tmp / "out" / "runs")) {
     const std::string name = entry.path().filename().string();
     fs::rename(entry.path(), tmp / "out" / "runs" / (name.substr(0, name.size() - 8) + "00000000"));

@@ -396,7 +396,8 @@ std::vector<std::vector<float>> test_activity(const Network& net, const data::Da
       net.open_test_generators(state, "spikes.activity", 0, k);
       net.classify(pixels, state, nullptr, &rates);
       for (std::size_t m = 0; m < rates.size(); ++m) {
-        for (std::size_t i = 0; i < rates[m].size(); ++i) out[m][k * rates[m].size() + i] = static_cast<float>(rates[m][i]);
+        for (std::size_t i = 0; i < rates[m].size(); ++i)
+          out[m][k * rates[m].size() + i] = static_cast<float>(rates[m][i]);
       }
     }
   });
@@ -464,8 +465,8 @@ Weights load_weights(const std::filesystem::path& folder, const Params& p) {
 
 // ---- training --------------------------------------------------------------------------------------------------
 
-TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io::RunDir& run,
-                   bool show_progress) {
+TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io::RunDir& run, bool show_progress,
+                   const std::function<void(const EpochMetrics&)>& on_epoch) {
   const Params& p = st.params;
   p.validate();
   if (static_cast<int>(data.train.image_size()) != p.n_input) {
@@ -630,6 +631,7 @@ TrainSummary train(const ExperimentSettings& st, const data::DataSplit& data, io
     pos.metrics.push_back(row);
     progress.finish(fmt::format("test error {:.2f} %, train error {:.2f} %", row.test_error, row.train_error));
     write_metrics(run, pos.metrics);
+    if (on_epoch) on_epoch(row);
     if (st.record_angles) {
       io::CsvTable angles({"example", "angle_deg"});
       const auto first =

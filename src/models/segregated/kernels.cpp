@@ -39,7 +39,9 @@ __attribute__((always_inline)) inline v4 load4(const double* p) {
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-__attribute__((always_inline)) inline void store4(double* p, v4 v) { std::memcpy(p, &v, sizeof v); }
+__attribute__((always_inline)) inline void store4(double* p, v4 v) {
+  std::memcpy(p, &v, sizeof v);
+}
 
 }  // namespace
 

@@ -29,14 +29,14 @@ struct HiddenStep {
   const double* const* col;  ///< n_spikes weight columns
   const double* count;       ///< n_spikes spike counts
   std::size_t n_spikes;
-  double* const* drive;      ///< K per-delay drive vectors, delay 1 first
-  const double* kappa;       ///< K kernel values
+  double* const* drive;  ///< K per-delay drive vectors, delay 1 first
+  const double* kappa;   ///< K kernel values
   std::size_t K;
-  const double* b;           ///< bias
-  const double* apical;      ///< A (multiplied by g_A)
+  const double* b;       ///< bias
+  const double* apical;  ///< A (multiplied by g_A)
   double dt, g_L, g_B, g_A;
-  double* basal;             ///< B, written
-  double* soma;              ///< C, updated
+  double* basal;  ///< B, written
+  double* soma;   ///< C, updated
   std::size_t n;
 };
 void hidden_step(const HiddenStep& h);

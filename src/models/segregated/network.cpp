@@ -1,21 +1,23 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "apical/models/segregated/network.hpp"
 
-#include "apical/core/error.hpp"
-#include "kernels.hpp"
-
 #include <algorithm>
 #include <array>
 #include <bit>
 #include <cmath>
 #include <numeric>
 
+#include "apical/core/error.hpp"
+#include "kernels.hpp"
+
 namespace apical::segregated {
 namespace {
 
 constexpr double kUniformWidth = 3.465;  // ~sqrt(12): a uniform of this width times sd has that sd (spec 8.2)
 
-std::size_t sz(int n) { return static_cast<std::size_t>(n); }
+std::size_t sz(int n) {
+  return static_cast<std::size_t>(n);
+}
 
 /// Centred uniform draw of the chosen scheme: cited: width * (U - 0.5); head: width * U(-1, 1) (twice as wide).
 double centred_uniform(Stream& s, InitScheme scheme) {
@@ -26,9 +28,10 @@ double centred_uniform(Stream& s, InitScheme scheme) {
 void require_finite(std::span<const double> v, const char* what, int layer) {
   for (std::size_t i = 0; i < v.size(); ++i) {
     if (!std::isfinite(v[i])) {
-      fail("non-finite value {} in {} of layer {} (neuron {}): the simulation diverged; lower "
-           "training.learning_rates or check the model parameters",
-           v[i], what, layer, i);
+      fail(
+          "non-finite value {} in {} of layer {} (neuron {}): the simulation diverged; lower "
+          "training.learning_rates or check the model parameters",
+          v[i], what, layer, i);
     }
   }
 }
@@ -77,9 +80,9 @@ Weights Weights::initialise(const Params& p, std::uint64_t seed) {
   for (int k = 0; k < n_out; ++k) y_above[sz(k) * sz(n_out) + sz(k)] = 1.0;
   for (int m = n_layers - 1; m >= 1; --m) {
     LayerWeights& H = w.layers[sz(m - 1)];
-    const int n = H.n_post;                              // size of layer m - 1
-    const int n_fb = p.n_feedback(m - 1);                // output layer (broadcast) or layer m (layerwise)
-    const InitMoments mom = init_moments(p, n);          // moments of layer m's feedforward weights
+    const int n = H.n_post;                      // size of layer m - 1
+    const int n_fb = p.n_feedback(m - 1);        // output layer (broadcast) or layer m (layerwise)
+    const InitMoments mom = init_moments(p, n);  // moments of layer m's feedforward weights
     Stream s(seed, "init.Y", static_cast<std::uint64_t>(m - 1));
     H.Y.assign(sz(n) * sz(n_fb), 0.0);
     std::vector<double> r;  // R (n x n_m) zero-mean uniform, SD = W_sd of layer m (cited scheme)
@@ -94,7 +97,8 @@ Weights Weights::initialise(const Params& p, std::uint64_t seed) {
       for (int i = 0; i < n; ++i) {
         for (int k = 0; k < n_out; ++k) {
           double acc = 0.0;
-          for (int l = 0; l < n_above; ++l) acc += r[sz(i) * sz(n_above) + sz(l)] * y_above[sz(l) * sz(n_out) + sz(k)];
+          for (int l = 0; l < n_above; ++l)
+            acc += r[sz(i) * sz(n_above) + sz(l)] * y_above[sz(l) * sz(n_out) + sz(k)];
           H.Y[sz(i) * sz(n_out) + sz(k)] = acc;
         }
       }
@@ -207,7 +211,8 @@ void PoissonUnits::open(std::uint64_t seed, const std::string& name, std::uint64
   scan_ = scan;
   stream_.clear();
   stream_.reserve(sz(n));
-  for (int i = 0; i < n; ++i) stream_.emplace_back(seed, name, a, b, (population << 32) | static_cast<std::uint64_t>(i));
+  for (int i = 0; i < n; ++i)
+    stream_.emplace_back(seed, name, a, b, (population << 32) | static_cast<std::uint64_t>(i));
   const_rate_.assign(sz(n), 0.0);
   active_.clear();
   thinned_bound_ = 0;
@@ -321,7 +326,9 @@ const SigmoidGrid kSigmoidGrid;
 }  // namespace
 
 ThinningTest::ThinningTest(double x, double bound)
-    : x_(x), bound_(bound), approx_(std::numeric_limits<double>::quiet_NaN()),
+    : x_(x),
+      bound_(bound),
+      approx_(std::numeric_limits<double>::quiet_NaN()),
       exact_(std::numeric_limits<double>::quiet_NaN()) {
   const double t = (x - SigmoidGrid::kLo) * (SigmoidGrid::kSteps / (SigmoidGrid::kHi - SigmoidGrid::kLo));
   if (t >= 0.0 && t < SigmoidGrid::kSteps) {
@@ -380,7 +387,7 @@ std::vector<double> PoissonUnits::waits() const {
   std::vector<double> w(stream_.size());
   for (std::size_t i = 0; i < w.size(); ++i) {
     w[i] = due_[i] == std::numeric_limits<std::uint64_t>::max() ? std::numeric_limits<double>::infinity()
-                                                                 : static_cast<double>(due_[i] - now_) + frac_[i];
+                                                                : static_cast<double>(due_[i] - now_) + frac_[i];
   }
   return w;
 }
@@ -600,7 +607,8 @@ void Network::hidden_step(SimState& s, int m, const PopulationState& pre) const 
     L.step_counts.push_back(static_cast<double>(slot.count[e]));
   }
   L.ring_by_delay.resize(sz(k));
-  for (int d = 1; d <= k; ++d) L.ring_by_delay[sz(d - 1)] = L.drive[sz(((L.drive_head - (d - 1)) % k + k) % k)].data();
+  for (int d = 1; d <= k; ++d)
+    L.ring_by_delay[sz(d - 1)] = L.drive[sz(((L.drive_head - (d - 1)) % k + k) % k)].data();
   const Params& p = params_;
   kernels::hidden_step({L.step_cols.data(), L.step_counts.data(), L.step_cols.size(), L.ring_by_delay.data(),
                         derived_.kappa.data(), sz(k), w.b.data(), L.apical.data(), p.dt, p.g_L, p.g_B, p.g_A,
@@ -688,8 +696,10 @@ void Network::step_spiking(SimState& s, int label, bool teach, bool record) cons
       if (record || p.g_A != 0.0) {
         const bool from_output = p.feedback_routing == FeedbackRouting::broadcast || m + 2 == n_layers;
         if (p.feedback_signal == FeedbackSignal::spikes) {
-          if (from_output) L.feedback = s.psp_out;
-          else population_psp(s.pop[sz(m + 1)], L.feedback);
+          if (from_output)
+            L.feedback = s.psp_out;
+          else
+            population_psp(s.pop[sz(m + 1)], L.feedback);
         } else {
           L.feedback = from_output ? s.rate_out : s.layer[sz(m + 1)].rate;
         }
@@ -723,8 +733,9 @@ void Network::step_spiking(SimState& s, int label, bool teach, bool record) cons
     // Every rate of the output layer is read (feedback, loss); a hidden layer's rates only in the steps whose
     // values are read (`record`) or when they are the layer below's feedback (layer-to-layer rate feedback);
     // otherwise only neurons with a spike candidate need theirs, computed there by the same expression.
-    const bool all_rates = record || m + 1 == n_layers ||
-                           (p.feedback_signal == FeedbackSignal::rates && p.feedback_routing == FeedbackRouting::layerwise);
+    const bool all_rates =
+        record || m + 1 == n_layers ||
+        (p.feedback_signal == FeedbackSignal::rates && p.feedback_routing == FeedbackRouting::layerwise);
     if (all_rates) {
       for (std::size_t i = 0; i < n; ++i) L.rate[i] = p.lambda_max * sigmoid(L.soma[i]);
       out.generator.step_thinned(L.rate, p.lambda_max, slot);
@@ -809,8 +820,10 @@ void Network::run_phase(SimState& s, int steps, int label, bool teach, std::vect
   }
 
   for (int t = 0; t < steps; ++t) {
-    if (spiking) step_spiking(s, label, teach, t >= first || (ring > 0 && t >= steps - ring));
-    else step_rate(s, label, teach);
+    if (spiking)
+      step_spiking(s, label, teach, t >= first || (ring > 0 && t >= steps - ring));
+    else
+      step_rate(s, label, teach);
     if (ring > 0) {
       for (int m = 0; m + 1 < n_layers; ++m) a_hist[sz(m)][sz(t % ring)] = s.layer[sz(m)].apical;
     }
@@ -823,8 +836,10 @@ void Network::run_phase(SimState& s, int steps, int label, bool teach, std::vect
       for (std::size_t i = 0; i < a.apical.size(); ++i) a.apical[i] += L.apical[i];
       for (std::size_t k = 0; k < a.feedback.size(); ++k) a.feedback[k] += L.feedback[k];
       std::vector<double>& pre = psp[sz(m)];
-      if (spiking) population_psp(m == 0 ? s.input : s.pop[sz(m - 1)], pre);
-      else pre = m == 0 ? s.input_rate : s.layer[sz(m - 1)].rate;
+      if (spiking)
+        population_psp(m == 0 ? s.input : s.pop[sz(m - 1)], pre);
+      else
+        pre = m == 0 ? s.input_rate : s.layer[sz(m - 1)].rate;
       for (std::size_t j = 0; j < pre.size(); ++j) a.psp_pre[j] += pre[j];
     }
   }

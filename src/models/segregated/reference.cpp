@@ -1,17 +1,19 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "apical/models/segregated/reference.hpp"
 
-#include "apical/core/error.hpp"
-
 #include <algorithm>
 #include <cmath>
 #include <limits>
 #include <numeric>
 
+#include "apical/core/error.hpp"
+
 namespace apical::segregated {
 namespace {
 
-std::size_t sz(int n) { return static_cast<std::size_t>(n); }
+std::size_t sz(int n) {
+  return static_cast<std::size_t>(n);
+}
 
 /// Dense counts of a sparse spike slot.
 std::vector<double> dense(const SpikeSlot& slot, int n) {
@@ -57,7 +59,8 @@ ReferenceNetwork::State ReferenceNetwork::make_state() const {
   return s;
 }
 
-void ReferenceNetwork::open_generators(State& s, const std::string& stream, std::uint64_t a, std::uint64_t b) const {
+void ReferenceNetwork::open_generators(State& s, const std::string& stream, std::uint64_t a,
+                                       std::uint64_t b) const {
   if (params_.mode != Mode::spiking) return;
   for (std::size_t q = 0; q < s.pop.size(); ++q) {
     const int n = q == 0 ? params_.n_input : params_.layers[q - 1];
@@ -147,11 +150,13 @@ void ReferenceNetwork::step(State& s, int label, bool teach) const {
       }
       for (int i = 0; i < n; ++i) {
         double acc = 0.0;
-        for (std::size_t k = 0; k < L.feedback.size(); ++k) acc += w.Y[sz(i) * L.feedback.size() + k] * L.feedback[k];
+        for (std::size_t k = 0; k < L.feedback.size(); ++k)
+          acc += w.Y[sz(i) * L.feedback.size() + k] * L.feedback[k];
         L.apical[sz(i)] = acc + w.c[sz(i)];
         const double c = L.soma[sz(i)];
-        L.soma[sz(i)] = spiking ? c + p.dt * (-p.g_L * c + p.g_B * (L.basal[sz(i)] - c) + p.g_A * (L.apical[sz(i)] - c))
-                                : derived_.k_B * L.basal[sz(i)];
+        L.soma[sz(i)] =
+            spiking ? c + p.dt * (-p.g_L * c + p.g_B * (L.basal[sz(i)] - c) + p.g_A * (L.apical[sz(i)] - c))
+                    : derived_.k_B * L.basal[sz(i)];
       }
     } else {
       for (int i = 0; i < n; ++i) {
@@ -163,8 +168,8 @@ void ReferenceNetwork::step(State& s, int label, bool teach) const {
           const double current = teach ? g_e * (p.E_E - u) + g_i * (p.E_I - u) : 0.0;
           L.soma[sz(i)] = u + p.dt * (-p.g_L * u + p.g_D * (v - u) + current);
         } else {
-          L.soma[sz(i)] = teach ? (p.g_D * v + g_e * p.E_E + g_i * p.E_I) / (p.g_L + p.g_D + g_e + g_i)
-                                : derived_.k_D * v;
+          L.soma[sz(i)] =
+              teach ? (p.g_D * v + g_e * p.E_E + g_i * p.E_I) / (p.g_L + p.g_D + g_e + g_i) : derived_.k_D * v;
         }
       }
     }
@@ -250,7 +255,8 @@ int ReferenceNetwork::predicted_class(const std::vector<double>& output) const {
 }
 
 ExampleOutcome ReferenceNetwork::train_example(std::span<const double> pixels, int label,
-                                               const ExampleSchedule& schedule, Stream* noise, ExampleTrace* trace) {
+                                               const ExampleSchedule& schedule, Stream* noise,
+                                               ExampleTrace* trace) {
   const Params& p = params_;
   const int n_layers = p.n_layers();
   const double lm = p.lambda_max;
@@ -312,7 +318,8 @@ ExampleOutcome ReferenceNetwork::train_example(std::span<const double> pixels, i
       const std::size_t n_fb = f.feedback.size();
       for (std::size_t i = 0; i < f.apical.size(); ++i) {
         const double sa = sigmoid(f.apical[i]);
-        const double coef = p.feedback_learning_rate * (-(lm * sigmoid(f.soma[i]) - f.plateau[i]) * sa * (1.0 - sa));
+        const double coef =
+            p.feedback_learning_rate * (-(lm * sigmoid(f.soma[i]) - f.plateau[i]) * sa * (1.0 - sa));
         for (std::size_t k = 0; k < n_fb; ++k) {
           if (w.Y_mask.empty() || w.Y_mask[i * n_fb + k] != 0) w.Y[i * n_fb + k] -= coef * f.feedback[k];
         }

@@ -101,7 +101,8 @@ fs::path run_folder(const fs::path& runs, const std::string& id, int epochs, con
   std::sort(candidates.begin(), candidates.end());
   for (const auto& folder : candidates) {
     try {
-      if (settings_text(config::Config::load(schema(), folder / "config.yaml")) == settings_text(cfg)) return folder;
+      if (settings_text(config::Config::load(schema(), folder / "config.yaml")) == settings_text(cfg))
+        return folder;
     } catch (const Error&) {
       // written under options that no longer exist, or incomplete: not this run
     }
@@ -303,7 +304,14 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
           run.write_meta(m);
           say(fmt::format("[{}/{}] {} {} ({} epochs) in {}", k + 1, order.size(), resume ? "resuming" : "training",
                           job.condition->id, job.epochs, job.folder.string()));
-          const TrainSummary s = train(st, data, run, !opt.quiet && n_jobs == 1);
+          // With several trainings at once, one line per finished epoch instead of the live progress line.
+          auto epoch_line = [&](const EpochMetrics& row) {
+            if (n_jobs > 1)
+              say(fmt::format("{}: epoch {}/{}: test error {:.2f} %, training error {:.2f} % ({:.0f} s)",
+                              job.condition->id, row.epoch, job.epochs, row.test_error, row.train_error,
+                              row.wall_seconds));
+          };
+          const TrainSummary s = train(st, data, run, !opt.quiet && n_jobs == 1, epoch_line);
           io::finish_meta(m, s.completed ? "completed" : "interrupted");
           run.write_meta(m);
           if (!s.completed)
@@ -398,13 +406,16 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
         // (perplexity 30, PCA initialisation, seed 0) into Fig_6C.csv and draws it.
         const Job& j = *cols.front();
         const std::vector<std::pair<std::string, std::string>> files = {
-            {"activity_labels.npy", "Fig_6C_labels.npy"}, {"activity_input.npy", "Fig_6C_input.npy"},
-            {"activity_layer_0.npy", "Fig_6C_hidden1.npy"}, {"activity_layer_1.npy", "Fig_6C_hidden2.npy"}};
+            {"activity_labels.npy", "Fig_6C_labels.npy"},
+            {"activity_input.npy", "Fig_6C_input.npy"},
+            {"activity_layer_0.npy", "Fig_6C_hidden1.npy"},
+            {"activity_layer_1.npy", "Fig_6C_hidden2.npy"}};
         for (const auto& [from, to] : files) {
           fs::copy_file(j.folder / "analysis" / from, opt.out / to, fs::copy_options::overwrite_existing);
         }
         report += fmt::format(
-            "### Panel {}\n\nThe test images' pixels and the hidden layers' mean test-phase rates (`Fig_6C_*.npy`, "
+            "### Panel {}\n\nThe test images' pixels and the hidden layers' mean test-phase rates "
+            "(`Fig_6C_*.npy`, "
             "from `{}`) are embedded in 2-D by t-SNE (scikit-learn, perplexity 30, PCA initialisation, seed 0) in "
             "the plotting step, which writes `Fig_6C.csv` (digit, then x, y for input, hidden 1, hidden 2) and "
             "`Fig_6C.png`. The paper shows the clusters separating better from input to hidden 1 to hidden 2.\n\n",
@@ -688,9 +699,10 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
     if (r.exit_code == 0) {
       plots = "Plots (PNG and SVG) are beside the CSV files: Fig_<panel>.png.";
     } else if (r.output.find("No module named 'sklearn'") != std::string::npos) {
-      plots = "Plots were drawn, but not the t-SNE of Fig 6C: scikit-learn is missing. Install it with `sudo apt-get "
-              "install python3-sklearn` and run `PYTHONPATH=" + package.string() +
-              " python3 -m apical_plots guerguiev2017 " + opt.out.string() + "`.";
+      plots =
+          "Plots were drawn, but not the t-SNE of Fig 6C: scikit-learn is missing. Install it with `sudo apt-get "
+          "install python3-sklearn` and run `PYTHONPATH=" +
+          package.string() + " python3 -m apical_plots guerguiev2017 " + opt.out.string() + "`.";
     } else if (r.output.find("No module named 'matplotlib'") != std::string::npos) {
       plots =
           "Plots were not drawn: matplotlib is missing. Install it with `sudo apt-get install python3-matplotlib` "

@@ -16,15 +16,15 @@
 // count in a step is Poisson(lambda(t) dt) exactly, as in the paper, while random numbers are drawn only for the
 // about lambda_max candidates per ms instead of for every neuron in every step.
 
-#include "apical/core/rng.hpp"
-#include "apical/models/segregated/params.hpp"
-
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <span>
 #include <string>
 #include <vector>
+
+#include "apical/core/rng.hpp"
+#include "apical/models/segregated/params.hpp"
 
 namespace apical::segregated {
 
@@ -33,10 +33,10 @@ namespace apical::segregated {
 struct LayerWeights {
   int n_post = 0;
   int n_pre = 0;
-  std::vector<double> W;       ///< n_pre x n_post, column-major view of the (n_post x n_pre) matrix
-  std::vector<double> b;       ///< n_post biases
-  std::vector<double> Y;       ///< hidden layers: n_post x n_feedback weights, row-major; empty for output
-  std::vector<double> c;       ///< hidden layers: feedback bias (zeros unless Params::feedback_bias)
+  std::vector<double> W;             ///< n_pre x n_post, column-major view of the (n_post x n_pre) matrix
+  std::vector<double> b;             ///< n_post biases
+  std::vector<double> Y;             ///< hidden layers: n_post x n_feedback weights, row-major; empty for output
+  std::vector<double> c;             ///< hidden layers: feedback bias (zeros unless Params::feedback_bias)
   std::vector<std::uint8_t> Y_mask;  ///< hidden layers with sparse feedback: 1 = kept entry; empty otherwise
 
   double w(int i, int j) const { return W[static_cast<std::size_t>(j) * n_post + i]; }
@@ -89,8 +89,8 @@ class PoissonUnits {
     every,     ///< every unit's waiting time is looked at in every step (the simple form, used by the reference)
   };
   /// Creates n unit streams (seed, name, a, b, (population << 32) | unit).
-  void open(std::uint64_t seed, const std::string& name, std::uint64_t a, std::uint64_t b, std::uint64_t population,
-            int n, Scan scan = Scan::calendar);
+  void open(std::uint64_t seed, const std::string& name, std::uint64_t a, std::uint64_t b,
+            std::uint64_t population, int n, Scan scan = Scan::calendar);
   /// Inputs: constant rates for the coming steps (spikes/ms); draws fresh waiting times.
   void start_constant(std::span<const double> rate);
   /// Inputs: one step at the rates given to start_constant.
@@ -108,8 +108,8 @@ class PoissonUnits {
 
  private:
   /// One step of the thinned candidate process of step_thinned and step_thinned_soma; test_of(i) gives the test of
-  /// neuron i's candidates (keep(u bound)). fire(i, w) of the constant or thinned process handles a unit whose event
-  /// falls in this step.
+  /// neuron i's candidates (keep(u bound)). fire(i, w) of the constant or thinned process handles a unit whose
+  /// event falls in this step.
   template <typename TestOf>
   void thinned(TestOf test_of, double bound, SpikeSlot& out);
   template <typename Fire>
@@ -122,15 +122,16 @@ class PoissonUnits {
   static constexpr std::uint64_t kHorizon = 64;  ///< calendar buckets (steps)
   Scan scan_ = Scan::calendar;
   std::vector<Stream> stream_;
-  std::vector<double> wait_;             ///< Scan::every: waiting time from the start of the coming step
+  std::vector<double> wait_;  ///< Scan::every: waiting time from the start of the coming step
   // Scan::calendar: unit i's next event is in step due_[i] (counted like now_) at time frac_[i] in [0, 1) into it,
   // so its waiting time is (due_[i] - now_) + frac_[i], exactly the value Scan::every holds: subtracting 1 ms per
   // step from a waiting time >= 1 is exact in binary floating point.
   std::vector<std::uint64_t> due_;
   std::vector<double> frac_;
-  std::vector<std::uint64_t> calendar_;  ///< kHorizon buckets of words_ 64-bit words: bit i = unit i is filed there
+  std::vector<std::uint64_t>
+      calendar_;  ///< kHorizon buckets of words_ 64-bit words: bit i = unit i is filed there
   std::size_t words_ = 0;
-  std::uint64_t now_ = 0;                ///< steps taken since the waiting times were last set
+  std::uint64_t now_ = 0;  ///< steps taken since the waiting times were last set
   std::vector<double> const_rate_;
   std::vector<std::uint32_t> active_;  ///< units with a non-zero constant rate
   double thinned_bound_ = 0;           ///< bound of the candidate process (0 until first use)
@@ -146,11 +147,11 @@ struct PopulationState {
 
 /// Dynamic state of one non-input layer.
 struct LayerState {
-  std::vector<double> basal;   ///< B (hidden) or V (output)
-  std::vector<double> apical;  ///< A (hidden only)
+  std::vector<double> basal;     ///< B (hidden) or V (output)
+  std::vector<double> apical;    ///< A (hidden only)
   std::vector<double> feedback;  ///< the feedback signal into the apical compartment this step (hidden only)
-  std::vector<double> soma;    ///< C (hidden) or U (output)
-  std::vector<double> rate;    ///< lambda = lambda_max sigma(soma)
+  std::vector<double> soma;      ///< C (hidden) or U (output)
+  std::vector<double> rate;      ///< lambda = lambda_max sigma(soma)
   std::vector<std::vector<double>> drive;  ///< ring of K per-delay drive vectors W S(t - d + 1)
   int drive_head = 0;
   // Scratch of the fused hidden-layer step (not state): this step's weight columns and counts, the ring by delay.
@@ -161,12 +162,12 @@ struct LayerState {
 
 /// Time averages over one phase's averaging window (spec 4.3), per non-input layer.
 struct LayerAverages {
-  std::vector<double> soma;     ///< C-bar or U-bar
-  std::vector<double> apical;   ///< A-bar (hidden)
-  std::vector<double> feedback; ///< mean feedback signal into the apical compartment (hidden)
-  std::vector<double> rate;     ///< lambda-bar
-  std::vector<double> psp_pre;  ///< s-bar of the presynaptic population
-  std::vector<double> plateau;  ///< alpha = sigma(A-bar) (hidden)
+  std::vector<double> soma;      ///< C-bar or U-bar
+  std::vector<double> apical;    ///< A-bar (hidden)
+  std::vector<double> feedback;  ///< mean feedback signal into the apical compartment (hidden)
+  std::vector<double> rate;      ///< lambda-bar
+  std::vector<double> psp_pre;   ///< s-bar of the presynaptic population
+  std::vector<double> plateau;   ///< alpha = sigma(A-bar) (hidden)
 };
 
 /// Complete simulation state: everything that evolves in time, apart from the weights.
@@ -174,9 +175,9 @@ struct SimState {
   PopulationState input;
   std::vector<PopulationState> pop;  ///< non-input layers
   std::vector<LayerState> layer;
-  std::vector<double> psp_out;       ///< output-layer PSP after the previous step (apical feedback source)
-  std::vector<double> rate_out;      ///< output-layer rates after the previous step (rate feedback source)
-  std::vector<double> input_rate;    ///< lambda_max * pixel of the current image
+  std::vector<double> psp_out;     ///< output-layer PSP after the previous step (apical feedback source)
+  std::vector<double> rate_out;    ///< output-layer rates after the previous step (rate feedback source)
+  std::vector<double> input_rate;  ///< lambda_max * pixel of the current image
 
   SimState() = default;
   SimState(const Params& p);
@@ -189,23 +190,26 @@ struct SimState {
 struct ExampleSchedule {
   int forward_steps = 50;
   int target_steps = 50;
-  std::vector<std::vector<int>> forward_offset;  ///< [hidden layer][neuron] steps before phase end; empty = synchronous
+  std::vector<std::vector<int>>
+      forward_offset;  ///< [hidden layer][neuron] steps before phase end; empty = synchronous
   std::vector<std::vector<int>> target_offset;
   int offset_window = 20;  ///< steps of apical average used by a stochastic plateau
 };
 
 /// What one training example produced (for metrics and analyses).
 struct ExampleOutcome {
-  int predicted = -1;     ///< argmax of U-bar in the forward phase (training error, as the code records it)
-  double loss = 0;        ///< output loss: mean over units of (lambda-bar^t - lambda_max sigma(U-bar^f))^2
-  std::vector<double> mean_rate;  ///< per layer: mean over neurons of lambda-bar in the forward phase (guard rails)
+  int predicted = -1;  ///< argmax of U-bar in the forward phase (training error, as the code records it)
+  double loss = 0;     ///< output loss: mean over units of (lambda-bar^t - lambda_max sigma(U-bar^f))^2
+  std::vector<double>
+      mean_rate;  ///< per layer: mean over neurons of lambda-bar in the forward phase (guard rails)
 };
 
 /// Optional detail of one training example for the analyses (Fig 5, 7).
 struct ExampleTrace {
   std::vector<LayerAverages> forward, target;
-  std::vector<std::vector<double>> error;        ///< E^m used in the update of each layer
-  std::vector<std::vector<double>> error_bp;     ///< backprop error (W^{m+1})^T E^{m+1} k_B lambda_max sigma' per hidden layer
+  std::vector<std::vector<double>> error;  ///< E^m used in the update of each layer
+  std::vector<std::vector<double>>
+      error_bp;  ///< backprop error (W^{m+1})^T E^{m+1} k_B lambda_max sigma' per hidden layer
 };
 
 class Network {
@@ -270,7 +274,9 @@ class Network {
 };
 
 /// The logistic function.
-inline double sigmoid(double x) { return 1.0 / (1.0 + std::exp(-x)); }
+inline double sigmoid(double x) {
+  return 1.0 / (1.0 + std::exp(-x));
+}
 
 /// The thinning test of a spike candidate, u bound < bound sigmoid(x), decided without evaluating sigmoid(x)
 /// whenever that is safe: a linear interpolation s~ of sigmoid on a grid of step h = 1/32 over [-16, 16] is within
