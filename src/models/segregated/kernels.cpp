@@ -43,51 +43,37 @@ __attribute__((always_inline)) inline void store4(double* p, v4 v) {
   std::memcpy(p, &v, sizeof v);
 }
 
+// A block of 16 neurons is four vectors, kept in registers (the loops below have constant trip counts).
+constexpr std::size_t kVectors = 4;
+constexpr std::size_t kBlock = 4 * kVectors;
+
+/// acc[q] += row[4q .. 4q + 3] * scale
+__attribute__((always_inline)) inline void add_row(v4* acc, const double* row, double scale) {
+  for (std::size_t q = 0; q < kVectors; ++q) acc[q] += load4(row + 4 * q) * scale;
+}
+__attribute__((always_inline)) inline void store_row(double* row, const v4* acc) {
+  for (std::size_t q = 0; q < kVectors; ++q) store4(row + 4 * q, acc[q]);
+}
+
 }  // namespace
 
 APICAL_CLONES void hidden_step(const HiddenStep& h) {
-  constexpr std::size_t kBlock = 16;  // four vectors of four doubles per accumulator
   const std::size_t n_blocks = h.n / kBlock;
   double* const fresh = h.drive[0];
   for (std::size_t blk = 0; blk < n_blocks; ++blk) {
     const std::size_t i0 = blk * kBlock;
-    v4 d0 = {0, 0, 0, 0}, d1 = d0, d2 = d0, d3 = d0;
-    for (std::size_t e = 0; e < h.n_spikes; ++e) {
-      const double* c = h.col[e] + i0;
-      const double m = h.count[e];
-      d0 += load4(c) * m;
-      d1 += load4(c + 4) * m;
-      d2 += load4(c + 8) * m;
-      d3 += load4(c + 12) * m;
-    }
-    store4(fresh + i0, d0);
-    store4(fresh + i0 + 4, d1);
-    store4(fresh + i0 + 8, d2);
-    store4(fresh + i0 + 12, d3);
-    const double k0 = h.kappa[0];
-    v4 b0 = v4{0, 0, 0, 0} + d0 * k0, b1 = v4{0, 0, 0, 0} + d1 * k0, b2 = v4{0, 0, 0, 0} + d2 * k0,
-       b3 = v4{0, 0, 0, 0} + d3 * k0;
-    for (std::size_t d = 1; d < h.K; ++d) {
-      const double* r = h.drive[d] + i0;
-      const double k = h.kappa[d];
-      b0 += load4(r) * k;
-      b1 += load4(r + 4) * k;
-      b2 += load4(r + 8) * k;
-      b3 += load4(r + 12) * k;
-    }
-    b0 += load4(h.b + i0);
-    b1 += load4(h.b + i0 + 4);
-    b2 += load4(h.b + i0 + 8);
-    b3 += load4(h.b + i0 + 12);
-    store4(h.basal + i0, b0);
-    store4(h.basal + i0 + 4, b1);
-    store4(h.basal + i0 + 8, b2);
-    store4(h.basal + i0 + 12, b3);
-    for (std::size_t q = 0; q < kBlock; q += 4) {
-      const v4 bq = q == 0 ? b0 : q == 4 ? b1 : q == 8 ? b2 : b3;
-      const v4 c = load4(h.soma + i0 + q);
-      const v4 a = load4(h.apical + i0 + q);
-      store4(h.soma + i0 + q, c + h.dt * ((-h.g_L * c + h.g_B * (bq - c)) + h.g_A * (a - c)));
+    v4 drive[kVectors] = {};
+    for (std::size_t e = 0; e < h.n_spikes; ++e) add_row(drive, h.col[e] + i0, h.count[e]);
+    store_row(fresh + i0, drive);
+    v4 basal[kVectors];
+    for (std::size_t q = 0; q < kVectors; ++q) basal[q] = v4{0, 0, 0, 0} + drive[q] * h.kappa[0];
+    for (std::size_t d = 1; d < h.K; ++d) add_row(basal, h.drive[d] + i0, h.kappa[d]);
+    for (std::size_t q = 0; q < kVectors; ++q) basal[q] += load4(h.b + i0 + 4 * q);
+    store_row(h.basal + i0, basal);
+    for (std::size_t q = 0; q < kVectors; ++q) {
+      const v4 c = load4(h.soma + i0 + 4 * q);
+      const v4 a = load4(h.apical + i0 + 4 * q);
+      store4(h.soma + i0 + 4 * q, c + h.dt * ((-h.g_L * c + h.g_B * (basal[q] - c)) + h.g_A * (a - c)));
     }
   }
   for (std::size_t i = n_blocks * kBlock; i < h.n; ++i) {
