@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "apical/io/run_dir.hpp"
 
+#include "apical_build_commit.hpp"
+
 #include <sys/utsname.h>
 #include <unistd.h>
 
@@ -197,6 +199,8 @@ std::string git_commit(const fs::path& repo) {
   }
 }
 
+std::string build_commit() { return APICAL_BUILD_COMMIT; }
+
 std::string iso8601_utc_now() {
   const auto now = std::chrono::system_clock::now();
   const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
@@ -211,7 +215,11 @@ std::string iso8601_utc_now() {
 nlohmann::json make_meta(std::uint64_t seed, int argc, const char* const* argv) {
   nlohmann::json meta = nlohmann::json::object();
   meta["seed"] = seed;
-  meta["git_commit"] = git_commit();
+  // The binary's own commit; the source tree's as well when it differs (a binary built before the last commit).
+  const std::string built = build_commit();
+  const std::string tree = git_commit();
+  meta["git_commit"] = built != "unknown" ? built : tree;
+  if (tree != meta["git_commit"].get<std::string>()) meta["source_tree_commit"] = tree;
   meta["apical_version"] = APICAL_VERSION;
   meta["build_type"] = APICAL_BUILD_TYPE;
   meta["compiler"] = APICAL_COMPILER;

@@ -140,6 +140,9 @@ TEST(Cli, ReproduceFigure6WritesEveryFileAndReusesRuns) {
   EXPECT_NE(report.find("Shortened runs"), std::string::npos);
   EXPECT_NE(report.find("| 784-500-10 | 4.1 % |"), std::string::npos) << report;
   EXPECT_NE(report.find("197.11"), std::string::npos);
+  // Each run with the commit of the program that trained it.
+  EXPECT_NE(report.find("## Runs"), std::string::npos) << report;
+  EXPECT_NE(report.find("| one_hidden | 1 | `runs/one_hidden-1ep-"), std::string::npos) << report;
   // Plots are drawn when matplotlib is there, and otherwise the report says how to get them.
   EXPECT_TRUE(fs::exists(tmp / "out" / "Fig_6B.png") || report.find("python3-matplotlib") != std::string::npos)
       << report;

@@ -64,6 +64,10 @@ class RunDir {
 /// git or the repository is missing. Never throws.
 std::string git_commit(const std::filesystem::path& repo = APICAL_SOURCE_DIR);
 
+/// The commit this binary was built from ("<sha>", "<sha>-dirty" or "unknown"), fixed at build time. This is what
+/// a run records as git_commit: a long run keeps the commit of the program that ran it while the tree moves on.
+std::string build_commit();
+
 /// The current time as ISO 8601 UTC with milliseconds: "2024-05-01T12:34:56.789Z".
 std::string iso8601_utc_now();
 

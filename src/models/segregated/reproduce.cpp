@@ -38,6 +38,7 @@ struct Job {
   config::Config config = config::Config::defaults(schema());
   fs::path folder;
   std::vector<double> test_curve;  ///< test error per epoch (0 = initial)
+  std::vector<double> wall_seconds;  ///< wall time per epoch (training and its test)
   std::vector<double> repeats;     ///< repeated final tests
   bool need_repeats = false;       ///< used by a test-error panel (angle-only runs skip the repeated tests)
   std::vector<double> angles;      ///< Fig 7A: per-example angles of all epochs
@@ -301,6 +302,16 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
           run.write_text("config.yaml", job.config.to_yaml());
           nlohmann::json m = io::make_meta(st.seed, 0, nullptr);
           m["reproduce"] = "guerguiev2017";
+          // A run trained in several sittings keeps the commit of every program that trained it.
+          nlohmann::json commits = nlohmann::json::array();
+          if (resume && fs::exists(meta)) {
+            const auto old = nlohmann::json::parse(io::read_file(meta));
+            if (old.contains("commits")) commits = old["commits"];
+            else if (old.contains("git_commit")) commits.push_back(old["git_commit"]);
+          }
+          if (std::find(commits.begin(), commits.end(), m["git_commit"]) == commits.end())
+            commits.push_back(m["git_commit"]);
+          m["commits"] = commits;
           run.write_meta(m);
           say(fmt::format("[{}/{}] {} {} ({} epochs) in {}", k + 1, order.size(), resume ? "resuming" : "training",
                           job.condition->id, job.epochs, job.folder.string()));
@@ -321,8 +332,10 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
         }
         // Per-epoch test errors.
         const io::CsvTable metrics = io::CsvTable::read(job.folder / "metrics.csv");
-        for (std::size_t r = 0; r < metrics.rows(); ++r)
+        for (std::size_t r = 0; r < metrics.rows(); ++r) {
           job.test_curve.push_back(metrics.number(r, "test_error_pct"));
+          job.wall_seconds.push_back(metrics.number(r, "wall_s"));
+        }
         for (int e = 1; e <= job.epochs && st.record_angles; ++e) {
           const io::CsvTable t =
               io::CsvTable::read(job.folder / "analysis" / fmt::format("angles_epoch_{}.csv", e));
@@ -376,7 +389,7 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
   // Source-data files and the report.
   std::string report = "# Guerguiev et al. 2017: reproduction report\n\n";
   report += fmt::format("Written by `apical reproduce guerguiev2017` (apical {}, commit {}) on {}.\n\n",
-                        APICAL_VERSION, io::git_commit(), io::iso8601_utc_now());
+                        APICAL_VERSION, io::build_commit(), io::iso8601_utc_now());
   report +=
       "Each condition is one trained network (seed from its config, as the paper trained one network per "
       "condition); its final weights were tested repeatedly with fresh spike noise. t-tests: two-tailed, "
@@ -714,6 +727,18 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
   }
   say(plots);
   report += "## Plots\n\n" + plots + "\n";
+  report += "\n## Runs\n\n| condition | epochs | folder | trained by commit(s) | training wall time |\n|---|---|---|---|---|\n";
+  for (const auto& key : order) {
+    const Job& job = jobs.at(key);
+    const auto m = nlohmann::json::parse(io::read_file(job.folder / "meta.json"));
+    std::string commits;
+    for (const auto& c : m.value("commits", nlohmann::json::array({m.value("git_commit", "unknown")})))
+      commits += (commits.empty() ? "" : ", ") + fmt::format("`{}`", c.get<std::string>().substr(0, 12));
+    double seconds = 0;
+    for (double w : job.wall_seconds) seconds += std::isfinite(w) ? w : 0.0;
+    report += fmt::format("| {} | {} | `{}` | {} | {:.1f} min |\n", job.condition->id, job.epochs,
+                          fs::relative(job.folder, opt.out).string(), commits, seconds / 60.0);
+  }
   const fs::path report_path = opt.out / "report.md";
   io::write_file_atomic(report_path, report);
   return report_path;
