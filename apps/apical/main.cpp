@@ -8,6 +8,8 @@
 #include "apical/io/atomic_file.hpp"
 #include "apical/io/csv.hpp"
 #include "apical/io/run_dir.hpp"
+#include "apical/models/microcircuit/dynamics_experiment.hpp"
+#include "apical/models/microcircuit/reproduce.hpp"
 #include "apical/models/microcircuit/sweep_experiment.hpp"
 #include "apical/models/segregated/experiment.hpp"
 #include "apical/models/segregated/reproduce.hpp"
@@ -55,9 +57,18 @@ std::string model_type(const fs::path& file, const std::vector<std::string>& ove
   return *type;
 }
 
+/// "microcircuit" configs with an experiment other than mnist are the full-dynamics experiments.
+std::string model_kind(const fs::path& file, const std::vector<std::string>& overrides) {
+  const std::string type = model_type(file, overrides);
+  if (type != "microcircuit") return type;
+  const auto experiment = config::peek(file, overrides, "experiment");
+  return experiment && *experiment != "mnist" ? "microcircuit_dynamics" : type;
+}
+
 bool is_sweep(const std::string& type) { return type == "microcircuit" || type == "baseline"; }
 
 const config::Schema& schema_of(const std::string& type) {
+  if (type == "microcircuit_dynamics") return microcircuit::dynamics_schema();
   if (type == "microcircuit") return microcircuit::microcircuit_schema();
   if (type == "baseline") return microcircuit::baseline_schema();
   return segregated::schema();
@@ -133,9 +144,32 @@ int run_sweep_training(const microcircuit::SweepSettings& st, const data::DataSp
   }
 }
 
+int cmd_train_dynamics(const std::string& file, const std::vector<std::string>& overrides, const std::string& out,
+                       bool overwrite, bool quiet, int argc, char** argv) {
+  const config::Config cfg = config::Config::load(microcircuit::dynamics_schema(), file, overrides);
+  const microcircuit::DynamicsExperiment e = microcircuit::dynamics_from_config(cfg);
+  io::RunDir run = io::RunDir::create(e.name, optional_path(out), overwrite);
+  run.write_text("config.yaml", cfg.to_yaml());
+  nlohmann::json meta = io::make_meta(e.seed, argc, argv);
+  meta["config_file"] = file;
+  run.write_meta(meta);
+  if (!quiet) fmt::print(stderr, "run folder: {}\n", run.path().string());
+  try {
+    const std::string summary = microcircuit::run_dynamics(e, run, !quiet);
+    io::finish_meta(meta, "completed");
+    run.write_meta(meta);
+    fmt::print("{}\nresults: {}\n", summary, run.path().string());
+    return 0;
+  } catch (const std::exception& ex) {
+    io::finish_meta(meta, std::string("failed: ") + ex.what());
+    run.write_meta(meta);
+    throw;
+  }
+}
+
 int cmd_train_sweep(const std::string& file, const std::vector<std::string>& overrides, const std::string& out,
                     bool overwrite, const std::string& data_dir, bool quiet, int argc, char** argv) {
-  const config::Config cfg = config::Config::load(schema_of(model_type(file, overrides)), file, overrides);
+  const config::Config cfg = config::Config::load(schema_of(model_kind(file, overrides)), file, overrides);
   const microcircuit::SweepSettings st = microcircuit::sweep_settings_from_config(cfg);
   const data::DataSplit data = data::load_dataset(data::parse_dataset_kind(st.dataset), optional_path(data_dir));
   io::RunDir run = io::RunDir::create(st.name, optional_path(out), overwrite);
@@ -199,9 +233,9 @@ int cmd_test_sweep(io::RunDir& run, const std::string& type, const std::string& 
 
 int cmd_train(const std::string& file, const std::vector<std::string>& overrides, const std::string& out,
               bool overwrite, const std::string& data_dir, bool quiet, int argc, char** argv) {
-  if (is_sweep(model_type(file, overrides))) {
-    return cmd_train_sweep(file, overrides, out, overwrite, data_dir, quiet, argc, argv);
-  }
+  const std::string kind = model_kind(file, overrides);
+  if (kind == "microcircuit_dynamics") return cmd_train_dynamics(file, overrides, out, overwrite, quiet, argc, argv);
+  if (is_sweep(kind)) return cmd_train_sweep(file, overrides, out, overwrite, data_dir, quiet, argc, argv);
   const config::Config cfg = config::Config::load(segregated::schema(), file, overrides);
   const segregated::ExperimentSettings st = segregated::settings_from_config(cfg);
   const data::DataSplit data = load_data(st, data_dir);  // before the run folder exists: bad data leaves nothing
@@ -218,7 +252,10 @@ int cmd_train(const std::string& file, const std::vector<std::string>& overrides
 int cmd_resume(const std::string& dir, const std::vector<std::string>& overrides, const std::string& data_dir,
                bool quiet) {
   io::RunDir run = io::RunDir::open(dir);
-  const std::string type = model_type(run.file("config.yaml"), {});
+  const std::string type = model_kind(run.file("config.yaml"), {});
+  if (type == "microcircuit_dynamics") {
+    fail("{}: full-dynamics experiments (Figs 1, 2, S1) have no checkpoints; train them again", run.path().string());
+  }
   if (!fs::exists(run.file("checkpoint.apical"))) {
     fail("{}: no checkpoint.apical in this run folder, so there is nothing to resume (a run writes one every "
          "training.checkpoint_every examples and at every epoch end)",
@@ -253,7 +290,10 @@ int cmd_resume(const std::string& dir, const std::vector<std::string>& overrides
 int cmd_test(const std::string& dir, int repeats, const std::string& which, std::int64_t examples,
              const std::string& data_dir, int threads) {
   io::RunDir run = io::RunDir::open(dir);
-  const std::string type = model_type(run.file("config.yaml"), {});
+  const std::string type = model_kind(run.file("config.yaml"), {});
+  if (type == "microcircuit_dynamics") {
+    fail("{}: `apical test` tests MNIST runs; a full-dynamics run keeps its results in metrics.csv", run.path().string());
+  }
   if (is_sweep(type)) return cmd_test_sweep(run, type, which, examples, data_dir);
   const config::Config cfg = config::Config::load(segregated::schema(), run.file("config.yaml"));
   segregated::ExperimentSettings st = segregated::settings_from_config(cfg);
@@ -339,8 +379,17 @@ int main(int argc, char** argv) {
   std::string paper, repro_out, configs_dir;
   bool all_figures = false;
   auto* reproduce = app.add_subcommand("reproduce", "run a paper's experiments and write its figure data and a report");
-  reproduce->add_option("paper", paper, "guerguiev2017")->required()->check(CLI::IsMember({"guerguiev2017"}));
-  reproduce->add_option("--figure", repro.figures, "figure: 6, 6s1, 8, 8s1 or 9 (repeatable)");
+  reproduce->add_option("paper", paper, "guerguiev2017 or sacramento2018")
+      ->required()
+      ->check(CLI::IsMember({"guerguiev2017", "sacramento2018"}));
+  reproduce->add_option("--figure", repro.figures,
+                        "figure (repeatable): guerguiev2017 6, 6s1, 8, 8s1, 9; sacramento2018 1, 2, 3, s1");
+  std::int64_t repro_trials = 0;
+  int repro_patterns = 0;
+  reproduce->add_option("--trials", repro_trials, "sacramento2018 Fig 2: training trials (shortened run)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000000000}));
+  reproduce->add_option("--patterns", repro_patterns, "sacramento2018 Fig S1: patterns (shortened run)")
+      ->check(CLI::Range(1, 100000000));
   reproduce->add_flag("--all", all_figures, "every figure");
   reproduce->add_option("--epochs", repro.epochs, "train this many epochs instead of the paper's (shortened run)")
       ->check(CLI::Range(1, 1000));
@@ -352,7 +401,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(2, 1000));
   reproduce->add_option("--out", repro_out, "output folder (default reproduce/guerguiev2017); finished runs are reused");
   reproduce->add_option("--jobs", repro.jobs, "trainings run at once (default: all cores)")->check(CLI::Range(0, 64));
-  reproduce->add_option("--configs", configs_dir, "folder with the guerguiev2017 configs");
+  reproduce->add_option("--configs", configs_dir,
+                        "folder with the guerguiev2017 configs (sacramento2018: the folder holding sacramento2018/ "
+                        "and baselines/)");
   reproduce->add_option("--data", data_dir, "folder with the data sets (searched first)");
   reproduce->add_flag("--quiet", quiet, "no progress output");
 
@@ -364,7 +415,7 @@ int main(int argc, char** argv) {
   auto* docs = config->add_subcommand("docs", "print every option with its type, default, unit and doc");
   std::string docs_model = "segregated";
   docs->add_option("--model", docs_model, "model.type whose options to document")
-      ->check(CLI::IsMember({"segregated", "microcircuit", "baseline"}));
+      ->check(CLI::IsMember({"segregated", "microcircuit", "microcircuit_dynamics", "baseline"}));
 
   auto* data = app.add_subcommand("data", "find, check and fetch data sets");
   data->require_subcommand(1);
@@ -400,6 +451,24 @@ int main(int argc, char** argv) {
     if (*reproduce) {
       if (repro.figures.empty() && !all_figures) fail("say which figures: --figure 6 (repeatable) or --all");
       if (all_figures) repro.figures.clear();
+      if (paper == "sacramento2018") {
+        microcircuit::ReproduceOptions mo;
+        mo.figures = repro.figures;
+        mo.epochs = repro.epochs;
+        mo.examples_per_epoch = repro.examples_per_epoch;
+        mo.test_examples = repro.test_examples;
+        mo.trials = repro_trials;
+        mo.patterns = repro_patterns;
+        mo.out = repro_out.empty() ? fs::path("reproduce") / paper : fs::path(repro_out);
+        mo.configs = !configs_dir.empty()                                    ? fs::path(configs_dir)
+                     : fs::is_directory(fs::path("configs") / "sacramento2018") ? fs::path("configs")
+                                                                               : fs::path(APICAL_SOURCE_DIR) / "configs";
+        mo.data_dir = optional_path(data_dir);
+        mo.quiet = quiet;
+        install_signal_handlers();
+        fmt::print("report: {}\n", microcircuit::reproduce_sacramento(mo).string());
+        return 0;
+      }
       repro.out = repro_out.empty() ? fs::path("reproduce") / paper : fs::path(repro_out);
       repro.configs = !configs_dir.empty()                           ? fs::path(configs_dir)
                       : fs::is_directory(fs::path("configs") / paper) ? fs::path("configs") / paper
@@ -412,7 +481,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*show) {
-      fmt::print("{}", config::Config::load(schema_of(model_type(config_file, overrides)), config_file, overrides)
+      fmt::print("{}", config::Config::load(schema_of(model_kind(config_file, overrides)), config_file, overrides)
                            .to_yaml());
       return 0;
     }

@@ -23,6 +23,9 @@ config::Schema build_schema(Family family) {
   if (mc) {
     s.add_choice("model.type", "microcircuit", {"microcircuit"},
                  "model family: microcircuit = Sacramento et al. 2018, two-sweep steady state (spec 6.2)");
+    s.add_choice("experiment", "mnist", {"mnist"},
+                 "mnist: the two-sweep MNIST model (fig1, selfpredicting_s1, regression_fig2: the full dynamics, "
+                 "another schema)");
   } else {
     s.add_choice("model.type", "baseline", {"baseline"},
                  "model family: baseline = rate network trained by model.rule on the same data and initial weights");
