@@ -31,7 +31,7 @@ std::string config_path(const std::string& rel) {
 SweepSettings short_run(const std::string& config, const config::Schema& schema) {
   SweepSettings st = sweep_settings_from_config(config::Config::load(
       schema, config_path(config),
-      {"training.epochs=1", "training.examples_per_epoch=5000", "test.examples=2000", "training.save_epoch_weights=false"}));
+      {"training.epochs=1", "training.examples_per_epoch=10000", "test.examples=2000", "training.save_epoch_weights=false"}));
   st.validation_examples = 2000;
   return st;
 }
@@ -42,23 +42,24 @@ SweepSummary run(const SweepSettings& st, const std::string& tag) {
   return train_sweep(st, mnist(), dir, false);
 }
 
-TEST(MicrocircuitMnist, FiveThousandImagesOfThePaperNetworkLearn) {
-  // 784-500-500-10 with the tuned settings of configs/sacramento2018/mnist_microcircuit.yaml: one pass over 5,000
-  // images brings the validation error from chance (~90 %) to well below it, with silent apical dendrites.
+TEST(MicrocircuitMnist, TenThousandImagesOfThePaperNetworkLearn) {
+  // 784-500-500-10 with the tuned settings of configs/sacramento2018/mnist_microcircuit.yaml: one pass over 10,000
+  // images brings the validation error from chance (~90 %) to well below it (measured: 27.9 % on the 5,000
+  // validation images of the tuning run; this test validates on the last 2,000), with silent apical dendrites.
   const SweepSummary s = run(short_run("sacramento2018/mnist_microcircuit.yaml", microcircuit_schema()), "mc");
   ASSERT_EQ(s.metrics.size(), 2u);
   EXPECT_GT(s.metrics[0].validation_error, 80);
-  EXPECT_LT(s.metrics[1].validation_error, 30);
-  EXPECT_LT(s.metrics[1].test_error, 30);
-  EXPECT_LT(s.metrics[1].apical, 0.05);
+  EXPECT_LT(s.metrics[1].validation_error, 40);
+  EXPECT_LT(s.metrics[1].test_error, 40);
+  EXPECT_LT(s.metrics[1].apical, 0.01);
 }
 
-TEST(MicrocircuitMnist, FiveThousandImagesOfBackpropLearn) {
+TEST(MicrocircuitMnist, TenThousandImagesOfBackpropLearn) {
   const SweepSummary s = run(short_run("baselines/backprop.yaml", baseline_schema()), "bp");
   ASSERT_EQ(s.metrics.size(), 2u);
   EXPECT_GT(s.metrics[0].validation_error, 80);
-  EXPECT_LT(s.metrics[1].validation_error, 25);
-  EXPECT_LT(s.metrics[1].test_error, 25);
+  EXPECT_LT(s.metrics[1].validation_error, 20);
+  EXPECT_LT(s.metrics[1].test_error, 20);
 }
 
 std::vector<std::string> tiny(const std::string& config, const fs::path& out) {
