@@ -11,6 +11,8 @@
 #include "apical/data/dataset.hpp"
 #include "apical/io/npy.hpp"
 #include "apical/io/run_dir.hpp"
+#include "apical/io/csv.hpp"
+#include "apical/models/microcircuit/reproduce.hpp"
 #include "apical/models/microcircuit/sweep_experiment.hpp"
 #include "test_support.hpp"
 
@@ -130,6 +132,31 @@ TEST(MicrocircuitCli, ConfigErrorsAreClear) {
   r = test::run_cli({"config", "docs", "--model", "microcircuit"});
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_NE(r.output.find("model.lambda_apical"), std::string::npos) << r.output;
+}
+
+TEST(MicrocircuitReproduce, ShortenedFig3TrainsEveryConditionAndReusesFinishedRuns) {
+  test::TempDir tmp("repro-fig3");
+  ReproduceOptions o;
+  o.figures = {"3"};
+  o.epochs = 1;
+  o.examples_per_epoch = 300;
+  o.test_examples = 300;
+  o.out = tmp / "out";
+  o.configs = fs::path(APICAL_SOURCE_DIR) / "configs";
+  o.data_dir = test::shared_data_dir();
+  o.quiet = true;
+  const std::string first = test::read_text(reproduce_sacramento(o));
+  for (const char* s : {"## Fig 3", "shortened run", "1.96 %", "1.53 %", "8.4 %", "2.11 %", "2.48 %"}) {
+    EXPECT_NE(first.find(s), std::string::npos) << s << "\n" << first;
+  }
+  const io::CsvTable t = io::CsvTable::read(o.out / "Fig_3B.csv");
+  EXPECT_EQ(t.rows(), 2u);
+  EXPECT_EQ(t.columns(), 1 + mnist_conditions().size());
+  for (const auto& c : mnist_conditions()) EXPECT_LT(t.number(1, c.id), t.number(0, c.id) + 5) << c.id;
+  const auto stamp = fs::last_write_time(o.out / "runs" / "backprop" / "metrics.csv");
+  const std::string second = test::read_text(reproduce_sacramento(o));
+  EXPECT_EQ(fs::last_write_time(o.out / "runs" / "backprop" / "metrics.csv"), stamp);  // reused, not retrained
+  EXPECT_EQ(io::CsvTable::read(o.out / "Fig_3B.csv").str(), t.str());
 }
 
 }  // namespace
