@@ -332,6 +332,27 @@ TEST(MicrocircuitSweep, SameSeedGivesTheSameForwardWeightsForEveryRule) {
   EXPECT_GT(bp.w.up[1].cwiseAbs().maxCoeff(), 0.8 * a);
 }
 
+TEST(MicrocircuitSweep, DilutionAndTrackingRates) {
+  SweepParams p = small_params(0.1);
+  p.lambda_out = 0.3;
+  p.lambda_A = 0.2;
+  p.lambda_I = 0.25;
+  p.eta_up = {0.5, 0.4, 0.3};
+  EXPECT_DOUBLE_EQ(p.dilution(3), 0.3);
+  EXPECT_DOUBLE_EQ(p.dilution(2), 0.3 * 0.2 * 0.75);
+  EXPECT_DOUBLE_EQ(p.dilution(1), 0.3 * 0.2 * 0.75 * 0.2 * 0.75);
+  EXPECT_DOUBLE_EQ(p.effective_eta_up(3), 0.3 / 0.3);
+  EXPECT_DOUBLE_EQ(p.effective_eta_up(1), 0.5 / (0.3 * 0.15 * 0.15));
+  // W^IP_2 tracks the output layer (c = 1), W^IP_1 the hidden layer 2 (c = 1 - lambda_A).
+  EXPECT_DOUBLE_EQ(p.tracking_eta_ip(2), 1.0 / 0.25);
+  EXPECT_DOUBLE_EQ(p.tracking_eta_ip(1), 0.8 * (0.4 / (0.3 * 0.15)) / 0.25);
+  p.rescale = false;
+  EXPECT_DOUBLE_EQ(p.effective_eta_up(1), 0.5);
+  p.rule = Rule::backprop;
+  p.rescale = true;
+  EXPECT_DOUBLE_EQ(p.effective_eta_up(1), 0.5);  // rescaling is the microcircuit's only
+}
+
 TEST(MicrocircuitSweep, ParameterErrorsNameTheKey) {
   SweepParams p = small_params(0.1);
   p.eta_up = {0.1, 0.1};

@@ -252,8 +252,8 @@ double classification_error(const SweepParams& p, const SweepWeights& w, const d
 
 void save_sweep_weights(const io::RunDir& run, const std::filesystem::path& folder, const SweepParams& p,
                         const SweepWeights& w) {
-  SweepWeights& mut = const_cast<SweepWeights&>(w);  // named_arrays hands out pointers; nothing is changed
-  for (const Named& n : named_arrays(p, mut)) run.write_npy(folder / (n.name + ".npy"), values(n), shape(n));
+  SweepWeights copy = w;  // named_arrays hands out mutable pointers; a copy keeps `w` const (once per epoch)
+  for (const Named& n : named_arrays(p, copy)) run.write_npy(folder / (n.name + ".npy"), values(n), shape(n));
 }
 
 SweepWeights load_sweep_weights(const std::filesystem::path& folder, const SweepParams& p, std::uint64_t seed) {

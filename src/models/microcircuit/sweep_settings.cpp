@@ -157,7 +157,7 @@ SweepSettings sweep_settings_from_config(const config::Config& c) {
   st.stop_after = c.get_int("training.stop_after");
   st.save_epoch_weights = c.get_bool("training.save_epoch_weights");
   st.test_examples = c.get_int("test.examples");
-  if (p.layers.back() != 10 && st.dataset != "") {
+  if (p.layers.back() != 10) {
     fail("{}: model.layers ends in {}, but the data sets have 10 classes", c.source(), p.layers.back());
   }
   try {
