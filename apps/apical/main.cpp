@@ -144,6 +144,9 @@ int run_sweep_training(const microcircuit::SweepSettings& st, const data::DataSp
   }
 }
 
+int run_dynamics_training(const microcircuit::DynamicsExperiment& e, io::RunDir& run, nlohmann::json meta,
+                          bool quiet);
+
 int cmd_train_dynamics(const std::string& file, const std::vector<std::string>& overrides, const std::string& out,
                        bool overwrite, bool quiet, int argc, char** argv) {
   const config::Config cfg = config::Config::load(microcircuit::dynamics_schema(), file, overrides);
@@ -154,12 +157,19 @@ int cmd_train_dynamics(const std::string& file, const std::vector<std::string>& 
   meta["config_file"] = file;
   run.write_meta(meta);
   if (!quiet) fmt::print(stderr, "run folder: {}\n", run.path().string());
+  return run_dynamics_training(e, run, meta, quiet);
+}
+
+int run_dynamics_training(const microcircuit::DynamicsExperiment& e, io::RunDir& run, nlohmann::json meta,
+                          bool quiet) {
+  install_signal_handlers();
   try {
-    const std::string summary = microcircuit::run_dynamics(e, run, !quiet);
-    io::finish_meta(meta, "completed");
+    const microcircuit::DynamicsOutcome r = microcircuit::run_dynamics(e, run, !quiet);
+    io::finish_meta(meta, r.completed ? "completed" : "interrupted");
     run.write_meta(meta);
-    fmt::print("{}\nresults: {}\n", summary, run.path().string());
-    return 0;
+    fmt::print("{}\n", r.summary);
+    if (r.completed) fmt::print("results: {}\n", run.path().string());
+    return r.completed ? 0 : 130;
   } catch (const std::exception& ex) {
     io::finish_meta(meta, std::string("failed: ") + ex.what());
     run.write_meta(meta);
@@ -231,6 +241,26 @@ int cmd_test_sweep(io::RunDir& run, const std::string& type, const std::string& 
   return 0;
 }
 
+int cmd_resume_dynamics(io::RunDir& run, const std::vector<std::string>& overrides, bool quiet) {
+  static const std::set<std::string> allowed = {"fig2.trials", "fig2.checkpoint_every"};
+  for (const auto& o : overrides) {
+    const std::string key = o.substr(0, o.find('='));
+    if (allowed.count(key) == 0) {
+      fail("--set {}: {} cannot be changed when resuming (it would change the simulation); resumable settings: "
+           "fig2.trials, fig2.checkpoint_every",
+           o, key);
+    }
+  }
+  const config::Config cfg = config::Config::load(microcircuit::dynamics_schema(), run.file("config.yaml"), overrides);
+  const microcircuit::DynamicsExperiment e = microcircuit::dynamics_from_config(cfg);
+  nlohmann::json meta = run.read_meta();
+  meta["resumed"].push_back(io::iso8601_utc_now());
+  meta["status"] = "running";
+  run.write_text("config.yaml", cfg.to_yaml());
+  run.write_meta(meta);
+  return run_dynamics_training(e, run, meta, quiet);
+}
+
 int cmd_train(const std::string& file, const std::vector<std::string>& overrides, const std::string& out,
               bool overwrite, const std::string& data_dir, bool quiet, int argc, char** argv) {
   const std::string kind = model_kind(file, overrides);
@@ -253,9 +283,12 @@ int cmd_resume(const std::string& dir, const std::vector<std::string>& overrides
                bool quiet) {
   io::RunDir run = io::RunDir::open(dir);
   const std::string type = model_kind(run.file("config.yaml"), {});
-  if (type == "microcircuit_dynamics") {
-    fail("{}: full-dynamics experiments (Figs 1, 2, S1) have no checkpoints; train them again", run.path().string());
+  if (type == "microcircuit_dynamics" && !fs::exists(run.file("checkpoint.apical"))) {
+    fail("{}: no checkpoint.apical in this run folder: only Fig 2 runs (experiment: regression_fig2) write "
+         "checkpoints (every fig2.checkpoint_every trials); Figs 1 and S1 take seconds, train them again",
+         run.path().string());
   }
+  if (type == "microcircuit_dynamics") return cmd_resume_dynamics(run, overrides, quiet);
   if (!fs::exists(run.file("checkpoint.apical"))) {
     fail("{}: no checkpoint.apical in this run folder, so there is nothing to resume (a run writes one every "
          "training.checkpoint_every examples and at every epoch end)",

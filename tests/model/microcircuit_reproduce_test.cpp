@@ -5,6 +5,8 @@
 
 #include "apical/analysis/stats.hpp"
 #include "apical/io/csv.hpp"
+#include "apical/io/npy.hpp"
+#include "apical/io/run_dir.hpp"
 #include "apical/models/microcircuit/dynamics_experiment.hpp"
 #include "apical/models/microcircuit/reproduce.hpp"
 #include "apical/models/microcircuit/steady_state.hpp"
@@ -93,6 +95,44 @@ TEST(MicrocircuitFig2, ShortRunRecordsErrorAngleAndOnlyTheTopLayerLearnsWhenShal
   EXPECT_EQ(s.final.pi[1], s.initial.pi[1]);
   EXPECT_NE(s.final.up[2], s.initial.up[2]);
   EXPECT_DOUBLE_EQ(s.test_error[0], r.test_error[0]);  // same student, same test patterns
+}
+
+TEST(MicrocircuitFig2, StoppedAndResumedRunIsBitIdenticalToAnUninterruptedOne) {
+  DynamicsExperiment e =
+      dynamics_from_config(config::Config::load(dynamics_schema(), configs() / "sacramento2018/regression_fig2.yaml",
+                                                {"fig2.trials=30", "fig2.test_every=7", "fig2.test_patterns=3",
+                                                 "fig2.checkpoint_every=0"}));
+  test::TempDir tmp("fig2-resume");
+  io::RunDir whole = io::RunDir::create("whole", tmp / "whole", false);
+  ASSERT_TRUE(run_dynamics(e, whole, false).completed);
+  io::RunDir parts = io::RunDir::create("parts", tmp / "parts", false);
+  sweep_stop_requested.store(true);  // as a signal would: stop after the first trial, with a checkpoint
+  const DynamicsOutcome first = run_dynamics(e, parts, false);
+  sweep_stop_requested.store(false);
+  EXPECT_FALSE(first.completed);
+  EXPECT_NE(first.summary.find("apical resume"), std::string::npos);
+  ASSERT_TRUE(std::filesystem::exists(parts.file("checkpoint.apical")));
+  {
+    // The checkpoint holds the network after trial 1: the same weights and potentials as a 1-trial run.
+    const Fig2Resume saved = load_fig2_checkpoint(e, parts);
+    EXPECT_EQ(saved.trial, 1);
+    Fig2Settings one = e.fig2;
+    one.trials = 1;
+    const Fig2Result r1 = run_fig2(one, e.seed);
+    EXPECT_EQ(saved.net.weights().up[1], r1.final.up[1]);
+    EXPECT_EQ(saved.net.weights().pi[1], r1.final.pi[1]);
+    EXPECT_NE(saved.net.weights().up[1], r1.initial.up[1]);
+    EXPECT_EQ(saved.net.state().step, 1000);
+    EXPECT_NE(saved.net.state().d_up[1].norm(), 0.0);
+    EXPECT_GT(saved.train.position(), 0u);
+  }
+  ASSERT_TRUE(run_dynamics(e, parts, false).completed);
+  EXPECT_EQ(test::read_text(whole.file("metrics.csv")), test::read_text(parts.file("metrics.csv")));
+  for (const char* f : {"W_up_1.npy", "W_up_2.npy", "W_ip_1.npy", "W_pi_1.npy"}) {
+    EXPECT_EQ(test::read_text(whole.file(std::string("weights/final/") + f)),
+              test::read_text(parts.file(std::string("weights/final/") + f)))
+        << f;
+  }
 }
 
 TEST(MicrocircuitS1, LateralWeightsLearnTheSelfPredictingState) {

@@ -5,9 +5,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+
 #include "apical/core/error.hpp"
 #include "apical/core/progress.hpp"
+#include "apical/io/archive.hpp"
 #include "apical/io/run_dir.hpp"
+#include "apical/models/microcircuit/sweep_experiment.hpp"
 
 namespace apical::microcircuit {
 namespace {
@@ -73,6 +77,8 @@ config::Schema build_schema() {
   s.add_int("fig2.trials", f2.trials, "patterns", "training trials (fresh random pattern each)", nonnegative);
   s.add_int("fig2.test_every", f2.test_every, "patterns", "trials between noise-free tests", at_least_one);
   s.add_int("fig2.test_patterns", f2.test_patterns, "patterns", "unseen test patterns", at_least_one);
+  s.add_int("fig2.checkpoint_every", 10000, "patterns",
+            "trials between checkpoints (apical resume continues a stopped run exactly); 0 = none", nonnegative);
   s.add_bool("fig2.shallow", f2.shallow, "shallow-learner control: only the hidden -> output weights learn");
   s.add_int_list("teacher.layers", {30, 20, 10}, "neurons", "teacher network sizes (Fig 2: 30-20-10)",
                  {.min = 1, .min_length = 2});
@@ -137,6 +143,105 @@ void write_table(const io::RunDir& run, const io::CsvTable& t) {
   run.write_text("metrics.json", rows.dump(2) + "\n");
 }
 
+// ---- Fig 2 checkpoints: the network's weights and complete dynamic state ----------------------------------------
+
+constexpr const char* kCheckpointFile = "checkpoint.apical";
+constexpr const char* kCheckpointFormat = "apical.microcircuit.fig2.checkpoint";
+
+template <class M>
+void put(io::ArchiveWriter& a, const std::string& name, const M& m) {
+  a.put(name, std::span<const double>(m.data(), static_cast<std::size_t>(m.size())),
+        {static_cast<std::size_t>(m.rows()), static_cast<std::size_t>(m.cols())});
+}
+
+template <class M>
+void get(const io::ArchiveReader& a, const std::string& name, M& m) {
+  const auto& shape = a.shape(name);
+  const std::vector<double> v = a.get<double>(name);
+  if constexpr (M::ColsAtCompileTime == 1) {
+    m.resize(static_cast<Eigen::Index>(shape[0]));
+  } else {
+    m.resize(static_cast<Eigen::Index>(shape[0]), static_cast<Eigen::Index>(shape[1]));
+  }
+  std::copy(v.begin(), v.end(), m.data());
+}
+
+/// Every matrix and vector of the weights and the state, with its archive name.
+template <class W, class S, class F>
+void each_array(W& w, S& s, F&& f) {
+  const auto list = [&](auto& v, const char* name) {
+    for (std::size_t k = 0; k < v.size(); ++k) f(fmt::format("{}_{}", name, k), v[k]);
+  };
+  list(w.up, "W_up");
+  list(w.down, "W_down");
+  list(w.ip, "W_ip");
+  list(w.pi, "W_pi");
+  list(w.up_bias, "b_up");
+  list(w.ip_bias, "b_ip");
+  list(s.u_P, "u_P");
+  list(s.u_I, "u_I");
+  list(s.d_up, "d_up");
+  list(s.d_down, "d_down");
+  list(s.d_ip, "d_ip");
+  list(s.d_pi, "d_pi");
+  list(s.d_up_bias, "d_up_bias");
+  list(s.d_ip_bias, "d_ip_bias");
+  f("r_in", s.r_in);
+  f("pattern", s.pattern);
+  f("target", s.target);
+  f("target_pattern", s.target_pattern);
+}
+
+void write_fig2_checkpoint(const io::RunDir& run, const Network& net, const Stream& train, std::int64_t trial,
+                           const Fig2Result& r) {
+  io::ArchiveWriter a;
+  each_array(net.weights(), net.state(), [&](const std::string& name, const auto& m) { put(a, name, m); });
+  a.put("result_trial", r.trial);
+  a.put("result_test_error", r.test_error);
+  a.put("result_angle", r.angle);
+  a.put("result_apical", r.apical);
+  std::vector<std::uint64_t> noise_P, noise_I;
+  for (const auto& st : net.state().noise_P) noise_P.push_back(st.position());
+  for (const auto& st : net.state().noise_I) noise_I.push_back(st.position());
+  a.put("noise_P", noise_P);
+  a.put("noise_I", noise_I);
+  a.set_meta({{"format", kCheckpointFormat},
+              {"version", 1},
+              {"trial", trial},
+              {"train_position", train.position()},
+              {"step", net.state().step},
+              {"pattern_step", net.state().pattern_step},
+              {"nudged", net.state().nudged}});
+  a.write(run.file(kCheckpointFile));
+}
+
+void read_fig2_checkpoint(const io::RunDir& run, Fig2Resume& resume) {
+  const io::ArchiveReader a = io::ArchiveReader::open(run.file(kCheckpointFile));
+  const nlohmann::json& m = a.meta();
+  if (m.value("format", "") != kCheckpointFormat) {
+    fail("{}: not a Fig 2 checkpoint (format '{}')", a.source().string(), m.value("format", ""));
+  }
+  Network& net = resume.net;
+  each_array(net.weights(), net.state(), [&](const std::string& name, auto& x) { get(a, name, x); });
+  resume.result.trial = a.get<double>("result_trial");
+  resume.result.test_error = a.get<double>("result_test_error");
+  resume.result.angle = a.get<double>("result_angle");
+  resume.result.apical = a.get<double>("result_apical");
+  const auto noise_P = a.get<std::uint64_t>("noise_P");
+  const auto noise_I = a.get<std::uint64_t>("noise_I");
+  State& s = net.state();
+  if (noise_P.size() != s.noise_P.size() || noise_I.size() != s.noise_I.size()) {
+    fail("{}: the checkpoint's network has other layers than the config", a.source().string());
+  }
+  for (std::size_t k = 0; k < noise_P.size(); ++k) s.noise_P[k].seek(noise_P[k]);
+  for (std::size_t k = 0; k < noise_I.size(); ++k) s.noise_I[k].seek(noise_I[k]);
+  s.step = m.at("step").get<std::int64_t>();
+  s.pattern_step = m.at("pattern_step").get<std::int64_t>();
+  s.nudged = m.at("nudged").get<bool>();
+  resume.trial = m.at("trial").get<std::int64_t>();
+  resume.train.seek(m.at("train_position").get<std::uint64_t>());
+}
+
 void save_matrix(const io::RunDir& run, const std::string& file, const Matrix& m) {
   run.write_npy(file, std::span<const double>(m.data(), static_cast<std::size_t>(m.size())),
                 {static_cast<std::size_t>(m.rows()), static_cast<std::size_t>(m.cols())});
@@ -172,6 +277,7 @@ DynamicsExperiment dynamics_from_config(const config::Config& c) {
   e.fig2.test_every = c.get_int("fig2.test_every");
   e.fig2.test_patterns = static_cast<int>(c.get_int("fig2.test_patterns"));
   e.fig2.shallow = c.get_bool("fig2.shallow");
+  e.fig2_checkpoint_every = c.get_int("fig2.checkpoint_every");
   e.fig2.teacher_layers = to_int(c.get_int_list("teacher.layers"));
   e.fig2.teacher_k_hidden = c.get_real("teacher.k_hidden");
   e.fig2.teacher_k_out = c.get_real("teacher.k_out");
@@ -217,7 +323,21 @@ void save_network_weights(const io::RunDir& run, const std::string& folder, cons
   }
 }
 
-std::string run_dynamics(const DynamicsExperiment& e, io::RunDir& run, bool show_progress) {
+Fig2Resume load_fig2_checkpoint(const DynamicsExperiment& e, const io::RunDir& run) {
+  // The network as run_fig2 builds it (the shallow control's rates), then the checkpoint's weights and state.
+  Params p = e.fig2.params;
+  if (e.fig2.shallow) {
+    for (std::size_t k = 0; k + 1 < p.eta_up.size(); ++k) p.eta_up[k] = 0;
+    p.eta_ip.assign(p.eta_ip.size(), 0.0);
+    p.eta_pi.assign(p.eta_pi.size(), 0.0);
+    p.eta_down.assign(p.eta_down.size(), 0.0);
+  }
+  Fig2Resume resume{Network(p, Weights::random(p, e.seed), e.seed), Stream(e.seed, "fig2.train"), 0, {}};
+  read_fig2_checkpoint(run, resume);
+  return resume;
+}
+
+DynamicsOutcome run_dynamics(const DynamicsExperiment& e, io::RunDir& run, bool show_progress) {
   ProgressOptions popt;
   popt.quiet = !show_progress;
   popt.unit = "patterns";
@@ -226,9 +346,9 @@ std::string run_dynamics(const DynamicsExperiment& e, io::RunDir& run, bool show
     write_table(run, fig1_table(r));
     save_network_weights(run, "weights/initial", e.fig1.params, r.initial);
     save_network_weights(run, "weights/final", e.fig1.params, r.final);
-    return fmt::format("fig1: ||v_A|| {:.3g} at the target onset, {:.3g} at the end; output prediction error {:.3g} -> {:.3g}",
+    return {fmt::format("fig1: ||v_A|| {:.3g} at the target onset, {:.3g} at the end; output prediction error {:.3g} -> {:.3g}",
                        r.apical[static_cast<std::size_t>(r.target_on / e.fig1.record_every)], r.apical.back(),
-                       r.prediction_error.front(), r.prediction_error.back());
+                       r.prediction_error.front(), r.prediction_error.back()), true};
   }
   if (e.kind == "selfpredicting_s1") {
     Progress progress("s1", static_cast<std::uint64_t>(e.s1.patterns), stderr, popt);
@@ -237,17 +357,34 @@ std::string run_dynamics(const DynamicsExperiment& e, io::RunDir& run, bool show
     write_table(run, s1_table(r));
     save_network_weights(run, "weights/initial", e.s1.params, r.initial);
     save_network_weights(run, "weights/final", e.s1.params, r.final);
-    return fmt::format("s1: ||v_A|| {:.3g} -> {:.3g}, ||u_2 - u_I||^2 {:.3g} -> {:.3g} after {} patterns", r.apical.front(),
-                       r.apical.back(), r.interneuron.front(), r.interneuron.back(), e.s1.patterns);
+    return {fmt::format("s1: ||v_A|| {:.3g} -> {:.3g}, ||u_2 - u_I||^2 {:.3g} -> {:.3g} after {} patterns", r.apical.front(),
+                       r.apical.back(), r.interneuron.front(), r.interneuron.back(), e.s1.patterns), true};
   }
   Progress progress(e.fig2.shallow ? "fig2 shallow" : "fig2", static_cast<std::uint64_t>(e.fig2.trials), stderr, popt);
-  const Fig2Result r = run_fig2(e.fig2, e.seed, [&](std::int64_t i) { progress.update(static_cast<std::uint64_t>(i)); });
+  Fig2Control control;
+  control.checkpoint_every = e.fig2_checkpoint_every;
+  control.save = [&](const Network& net, const Stream& train, std::int64_t trial, const Fig2Result& so_far) {
+    write_fig2_checkpoint(run, net, train, trial, so_far);
+  };
+  control.stop = [] { return sweep_stop_requested.load(); };
+  std::optional<Fig2Resume> resume;
+  if (std::filesystem::exists(run.file(kCheckpointFile))) {
+    resume.emplace(load_fig2_checkpoint(e, run));
+    if (show_progress) fmt::print(stderr, "resuming {} after trial {}\n", run.path().string(), resume->trial);
+  } else {
+    save_network_weights(run, "weights/initial", e.fig2.params, Network(e.fig2.params, Weights::random(e.fig2.params, e.seed), e.seed).weights());
+  }
+  const Fig2Result r = run_fig2(e.fig2, e.seed, [&](std::int64_t i) { progress.update(static_cast<std::uint64_t>(i)); },
+                                control, resume ? &*resume : nullptr);
   progress.finish();
   write_table(run, fig2_table(r));
-  save_network_weights(run, "weights/initial", e.fig2.params, r.initial);
+  if (!r.completed) {
+    return {fmt::format("fig2: stopped with a checkpoint; continue with: apical resume {}", run.path().string()), false};
+  }
   save_network_weights(run, "weights/final", e.fig2.params, r.final);
-  return fmt::format("fig2{}: test error {:.4g} -> {:.4g}, angle {:.1f} deg after {} trials", e.fig2.shallow ? " (shallow)" : "",
-                     r.test_error.front(), r.test_error.back(), r.angle.back(), e.fig2.trials);
+  return {fmt::format("fig2{}: test error {:.4g} -> {:.4g}, angle {:.1f} deg after {} trials", e.fig2.shallow ? " (shallow)" : "",
+                      r.test_error.front(), r.test_error.back(), r.angle.back(), e.fig2.trials),
+          true};
 }
 
 }  // namespace apical::microcircuit

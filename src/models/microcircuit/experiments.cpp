@@ -206,7 +206,8 @@ Vector teacher_potential(const Fig2Settings& st, std::uint64_t seed, const Vecto
   return u;
 }
 
-Fig2Result run_fig2(const Fig2Settings& st, std::uint64_t seed, const std::function<void(std::int64_t)>& progress) {
+Fig2Result run_fig2(const Fig2Settings& st, std::uint64_t seed, const std::function<void(std::int64_t)>& progress,
+                    const Fig2Control& control, Fig2Resume* resume) {
   Params p = st.params;
   if (st.shallow) {
     // The shallow learner: only W^PP_{N,N-1} learns.
@@ -221,9 +222,14 @@ Fig2Result run_fig2(const Fig2Settings& st, std::uint64_t seed, const std::funct
     fail("fig2: trials = {} must be >= 0, test_every = {} and test_patterns = {} >= 1", st.trials, st.test_every,
          st.test_patterns);
   }
-  Network net(p, Weights::random(p, seed), seed);
+  Network fresh(p, Weights::random(p, seed), seed);
+  Network& net = resume != nullptr ? resume->net : fresh;
   Fig2Result result;
-  result.initial = net.weights();
+  if (resume != nullptr) {
+    result = resume->result;
+  } else {
+    result.initial = net.weights();
+  }
   Stream test_stream(seed, "fig2.test");
   std::vector<Vector> test_x, test_r;
   for (int i = 0; i < st.test_patterns; ++i) {
@@ -247,15 +253,29 @@ Fig2Result run_fig2(const Fig2Settings& st, std::uint64_t seed, const std::funct
     result.angle.push_back(analysis::angle_degrees(std::span<const double>(w.up[2].data(), static_cast<std::size_t>(w.up[2].size())),
                                                    std::span<const double>(back.data(), static_cast<std::size_t>(back.size()))));
   };
-  test(0);
-  Stream train(seed, "fig2.train");
-  for (std::int64_t t = 1; t <= st.trials; ++t) {
+  std::int64_t first = 1;
+  Stream fresh_train(seed, "fig2.train");
+  Stream& train = resume != nullptr ? resume->train : fresh_train;
+  if (resume != nullptr) {
+    first = resume->trial + 1;
+  } else {
+    test(0);
+  }
+  for (std::int64_t t = first; t <= st.trials; ++t) {
     const Vector x = uniform_vector(train, p.n_input(), st.input_low, st.input_high);
     const Vector u = teacher_potential(st, seed, x);
     net.set_target(as_span(u));
     net.present(as_span(x));
     if (t % st.test_every == 0 || t == st.trials) test(t);
     if (progress) progress(t);
+    const bool stop = control.stop && control.stop();
+    const bool periodic = control.checkpoint_every > 0 && t % control.checkpoint_every == 0;
+    if (control.save && (stop || periodic) && t < st.trials) control.save(net, train, t, result);
+    if (stop && t < st.trials) {
+      result.completed = false;
+      result.final = net.weights();
+      return result;
+    }
   }
   result.final = net.weights();
   return result;

@@ -100,6 +100,7 @@ struct Fig2Settings {
 };
 
 struct Fig2Result {
+  bool completed = true;           ///< false when stopped early by Fig2Control::stop (resumable)
   std::vector<double> trial;       ///< training trials so far
   std::vector<double> test_error;  ///< mean over the test patterns of ||r_N - r_trgt||^2 (sigma = 0, no target)
   std::vector<double> angle;       ///< degrees between W^PP_{2,1} and (W^PP_{1,2})^T (spec 7, decision 10.14)
@@ -111,9 +112,29 @@ struct Fig2Result {
 /// U(-1, 1) from stream "teacher" (index layer), the student's transfer function).
 Vector teacher_potential(const Fig2Settings& settings, std::uint64_t seed, const Vector& r_0);
 
+/// Checkpoints of long Fig 2 runs (~10^7 trials): `save` is called every checkpoint_every trials (after the
+/// trial's test, if any) and when `stop` returns true (polled after every trial; the run then returns early with
+/// completed = false).
+struct Fig2Control {
+  std::int64_t checkpoint_every = 0;
+  std::function<void(const Network& net, const Stream& train, std::int64_t trial, const Fig2Result& so_far)> save;
+  std::function<bool()> stop;
+};
+
+/// Where a stopped Fig 2 run stands: the network (weights and complete dynamic state), the training-input
+/// stream, the trials done and the tests so far.
+struct Fig2Resume {
+  Network net;
+  Stream train;
+  std::int64_t trial = 0;
+  Fig2Result result;
+};
+
 /// Runs Fig 2 (or its shallow-learner control). Randomness: student weights from `seed` (Weights::random, not
 /// self-predicting), teacher from "teacher", training inputs from "fig2.train", test inputs from "fig2.test".
+/// With `resume`, continues that run exactly (bit for bit as if it had not stopped).
 Fig2Result run_fig2(const Fig2Settings& settings, std::uint64_t seed,
-                    const std::function<void(std::int64_t)>& progress = {});
+                    const std::function<void(std::int64_t)>& progress = {}, const Fig2Control& control = {},
+                    Fig2Resume* resume = nullptr);
 
 }  // namespace apical::microcircuit
