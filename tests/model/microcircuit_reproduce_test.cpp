@@ -148,6 +148,30 @@ TEST(MicrocircuitS1, LateralWeightsLearnTheSelfPredictingState) {
   EXPECT_EQ(r.final.up[1], r.initial.up[1]);  // only W^IP and W^PI learn
 }
 
+TEST(MicrocircuitCliDynamics, TrainWritesTheRunFolderAndOnlyFig2Resumes) {
+  test::TempDir tmp("cli-dyn");
+  const auto r = test::run_cli({"train", (configs() / "sacramento2018/fig1.yaml").string(), "--quiet", "--set",
+                                "fig1.duration=200", "--out", (tmp / "fig1").string()});
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  EXPECT_NE(r.output.find("fig1: ||v_A||"), std::string::npos) << r.output;
+  for (const char* f : {"config.yaml", "meta.json", "metrics.csv", "metrics.json", "weights/initial/W_up_1.npy",
+                        "weights/final/W_pi_1.npy"}) {
+    EXPECT_TRUE(fs::exists(tmp / "fig1" / f)) << f;
+  }
+  EXPECT_EQ(io::CsvTable::read(tmp / "fig1" / "metrics.csv").rows(), 300u);
+  EXPECT_NE(test::read_text(tmp / "fig1" / "meta.json").find("completed"), std::string::npos);
+  const auto again = test::run_cli({"resume", (tmp / "fig1").string()});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.output.find("only Fig 2 runs"), std::string::npos) << again.output;
+  const auto docs = test::run_cli({"config", "docs", "--model", "microcircuit_dynamics"});
+  EXPECT_EQ(docs.exit_code, 0);
+  EXPECT_NE(docs.output.find("fig2.checkpoint_every"), std::string::npos);
+  const auto bad = test::run_cli({"train", (configs() / "sacramento2018/regression_fig2.yaml").string(), "--set",
+                                  "fig2.trails=10", "--out", (tmp / "bad").string()});
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.output.find("fig2.trials"), std::string::npos) << bad.output;  // the suggestion
+}
+
 TEST(MicrocircuitReproduce, ShortenedFullDynamicsFiguresWriteCsvAndReport) {
   test::TempDir tmp("repro-mc");
   ReproduceOptions o;
