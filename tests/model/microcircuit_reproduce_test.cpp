@@ -31,7 +31,8 @@ TEST(MicrocircuitConfigs, EveryShippedConfigLoadsWithItsSchema) {
     EXPECT_EQ(st.batch_size, 10) << f;
     ++loaded;
   }
-  for (const char* f : {"baselines/backprop.yaml", "baselines/fa.yaml", "baselines/dfa.yaml", "baselines/shallow.yaml"}) {
+  for (const char* f : {"baselines/backprop.yaml", "baselines/fa.yaml", "baselines/dfa.yaml", "baselines/shallow.yaml",
+                        "baselines/backprop_784-1000-10.yaml"}) {
     const SweepSettings st = sweep_settings_from_config(config::Config::load(baseline_schema(), configs() / f));
     EXPECT_NE(st.params.rule, Rule::microcircuit) << f;
     ++loaded;
@@ -42,7 +43,7 @@ TEST(MicrocircuitConfigs, EveryShippedConfigLoadsWithItsSchema) {
     EXPECT_FALSE(e.kind.empty()) << f;
     ++loaded;
   }
-  EXPECT_EQ(loaded, 10);
+  EXPECT_EQ(loaded, 11);
   // The same seed and initial weights for the microcircuit and every baseline of the paper's network.
   const SweepSettings mc =
       sweep_settings_from_config(config::Config::load(microcircuit_schema(), configs() / "sacramento2018/mnist_microcircuit.yaml"));
