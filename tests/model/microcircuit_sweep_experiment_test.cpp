@@ -50,6 +50,7 @@ SweepSettings small_settings(Rule rule) {
   st.params.rule = rule;
   st.params.eta_up = {0.05, 0.05, 0.05};
   st.params.init_up = 4;
+  st.params.lambda_out = st.params.lambda_A = st.params.lambda_I = 0.1;
   if (rule == Rule::microcircuit) st.params.eta_pi = {0.01, 0.01};  // exercise every plastic class
   st.epochs = 2;
   st.batch_size = 10;
@@ -178,6 +179,12 @@ TEST(SweepConfig, DefaultsAndErrorsNameTheKey) {
   EXPECT_DOUBLE_EQ(st.params.target_low, 0.1);
   EXPECT_DOUBLE_EQ(st.params.target_high, 0.8);
   EXPECT_EQ(st.params.rule, Rule::microcircuit);
+  // The schema's defaults are the tuned settings of configs/sacramento2018/mnist_microcircuit.yaml.
+  EXPECT_DOUBLE_EQ(st.params.lambda_A, 0.3);
+  EXPECT_EQ(st.params.eta_up, (std::vector<double>{1.0, 0.00252, 0.012}));
+  EXPECT_DOUBLE_EQ(st.params.init_up, 4.0);
+  EXPECT_EQ(sweep_settings_from_config(config::Config::defaults(baseline_schema())).params.eta_up,
+            (std::vector<double>{0.3, 0.3, 0.3}));
 
   const std::string misspelled = test::error_of([] {
     config::Config::from_string(microcircuit_schema(), "plasticity:\n  eta_upp: [0.1, 0.1, 0.1]\n", "mc.yaml");

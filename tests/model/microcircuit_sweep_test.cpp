@@ -327,7 +327,7 @@ TEST(MicrocircuitSweep, SameSeedGivesTheSameForwardWeightsForEveryRule) {
   const SweepWeights bp = SweepWeights::initial(p, 21);
   for (std::size_t k = 1; k <= 3; ++k) EXPECT_EQ(mc.w.up[k], bp.w.up[k]);
   EXPECT_EQ(mc.w.down[1], bp.w.down[1]);  // the microcircuit's top-down weights are FA's feedback
-  const double a = 1.0 / std::sqrt(6.0);
+  const double a = p.init_up / std::sqrt(6.0);
   EXPECT_LE(bp.w.up[1].cwiseAbs().maxCoeff(), a);
   EXPECT_GT(bp.w.up[1].cwiseAbs().maxCoeff(), 0.8 * a);
 }

@@ -59,7 +59,7 @@ config::Schema build_schema(Family family) {
     s.add_real("init.direct", d.init_direct, "1", "DFA matrices ~ U(-a, a), a = this / sqrt(n_N)", nonnegative);
   }
 
-  s.add_real_list("plasticity.eta_up", d.eta_up, "1",
+  s.add_real_list("plasticity.eta_up", mc ? d.eta_up : std::vector<double>{0.3, 0.3, 0.3}, "1",
                   mc ? "bottom-up learning rates per mini-batch, one per non-input layer (0 freezes a layer)"
                      : "learning rates per mini-batch, one per non-input layer (0 freezes a layer)",
                   {.min = 0, .min_length = 1});
