@@ -8,6 +8,9 @@
 #include "apical/io/atomic_file.hpp"
 #include "apical/io/csv.hpp"
 #include "apical/io/run_dir.hpp"
+#include "apical/models/microcircuit/dynamics_experiment.hpp"
+#include "apical/models/microcircuit/reproduce.hpp"
+#include "apical/models/microcircuit/sweep_experiment.hpp"
 #include "apical/models/segregated/experiment.hpp"
 #include "apical/models/segregated/reproduce.hpp"
 #include "apical/models/segregated/settings.hpp"
@@ -28,7 +31,10 @@ namespace {
 using namespace apical;
 namespace fs = std::filesystem;
 
-void on_signal(int /*sig*/) { segregated::stop_requested.store(true); }
+void on_signal(int /*sig*/) {
+  segregated::stop_requested.store(true);
+  microcircuit::sweep_stop_requested.store(true);
+}
 
 void install_signal_handlers() {
   std::signal(SIGINT, on_signal);
@@ -40,12 +46,32 @@ std::optional<fs::path> optional_path(const std::string& s) {
   return fs::path(s);
 }
 
-/// Checks the model family before loading with its schema (only one family exists so far).
-void check_model_type(const fs::path& file, const std::vector<std::string>& overrides) {
+/// The model family of a config (model.type; segregated when absent), checked before loading with its schema.
+std::string model_type(const fs::path& file, const std::vector<std::string>& overrides) {
   const auto type = config::peek(file, overrides, "model.type");
-  if (type && *type != "segregated") {
-    fail("{}: model.type = '{}' is not available; valid choices: segregated", file.string(), *type);
+  if (!type) return "segregated";
+  if (*type != "segregated" && *type != "microcircuit" && *type != "baseline") {
+    fail("{}: model.type = '{}' is not available; valid choices: segregated, microcircuit, baseline", file.string(),
+         *type);
   }
+  return *type;
+}
+
+/// "microcircuit" configs with an experiment other than mnist are the full-dynamics experiments.
+std::string model_kind(const fs::path& file, const std::vector<std::string>& overrides) {
+  const std::string type = model_type(file, overrides);
+  if (type != "microcircuit") return type;
+  const auto experiment = config::peek(file, overrides, "experiment");
+  return experiment && *experiment != "mnist" ? "microcircuit_dynamics" : type;
+}
+
+bool is_sweep(const std::string& type) { return type == "microcircuit" || type == "baseline"; }
+
+const config::Schema& schema_of(const std::string& type) {
+  if (type == "microcircuit_dynamics") return microcircuit::dynamics_schema();
+  if (type == "microcircuit") return microcircuit::microcircuit_schema();
+  if (type == "baseline") return microcircuit::baseline_schema();
+  return segregated::schema();
 }
 
 data::DataSplit load_data(const segregated::ExperimentSettings& st, const std::string& data_dir) {
@@ -84,9 +110,162 @@ int run_training(const segregated::ExperimentSettings& st, const data::DataSplit
   }
 }
 
+// ---- two-sweep microcircuit and baselines (model.type: microcircuit | baseline) ----------------------------------
+
+void print_sweep_summary(const microcircuit::SweepSummary& s) {
+  if (!s.metrics.empty()) {
+    const auto& last = s.metrics.back();
+    fmt::print("epoch {}: validation error {:.2f} %, test error {:.2f} %", last.epoch, last.validation_error,
+               last.test_error);
+    if (std::isfinite(last.train_error)) fmt::print(", training error {:.2f} %", last.train_error);
+    fmt::print("\n");
+  }
+  if (s.completed) {
+    fmt::print("results: {}\n", s.run_dir.string());
+  } else {
+    fmt::print("stopped after epoch {} with a checkpoint; continue with: apical resume {}\n", s.epochs_done,
+               s.run_dir.string());
+  }
+}
+
+int run_sweep_training(const microcircuit::SweepSettings& st, const data::DataSplit& data, io::RunDir& run,
+                       nlohmann::json meta, bool quiet) {
+  install_signal_handlers();
+  try {
+    const microcircuit::SweepSummary s = microcircuit::train_sweep(st, data, run, !quiet);
+    io::finish_meta(meta, s.completed ? "completed" : "interrupted");
+    run.write_meta(meta);
+    print_sweep_summary(s);
+    return s.completed ? 0 : (microcircuit::sweep_stop_requested.load() ? 130 : 0);
+  } catch (const std::exception& e) {
+    io::finish_meta(meta, std::string("failed: ") + e.what());
+    run.write_meta(meta);
+    throw;
+  }
+}
+
+int run_dynamics_training(const microcircuit::DynamicsExperiment& e, io::RunDir& run, nlohmann::json meta,
+                          bool quiet);
+
+int cmd_train_dynamics(const std::string& file, const std::vector<std::string>& overrides, const std::string& out,
+                       bool overwrite, bool quiet, int argc, char** argv) {
+  const config::Config cfg = config::Config::load(microcircuit::dynamics_schema(), file, overrides);
+  const microcircuit::DynamicsExperiment e = microcircuit::dynamics_from_config(cfg);
+  io::RunDir run = io::RunDir::create(e.name, optional_path(out), overwrite);
+  run.write_text("config.yaml", cfg.to_yaml());
+  nlohmann::json meta = io::make_meta(e.seed, argc, argv);
+  meta["config_file"] = file;
+  run.write_meta(meta);
+  if (!quiet) fmt::print(stderr, "run folder: {}\n", run.path().string());
+  return run_dynamics_training(e, run, meta, quiet);
+}
+
+int run_dynamics_training(const microcircuit::DynamicsExperiment& e, io::RunDir& run, nlohmann::json meta,
+                          bool quiet) {
+  install_signal_handlers();
+  try {
+    const microcircuit::DynamicsOutcome r = microcircuit::run_dynamics(e, run, !quiet);
+    io::finish_meta(meta, r.completed ? "completed" : "interrupted");
+    run.write_meta(meta);
+    fmt::print("{}\n", r.summary);
+    if (r.completed) fmt::print("results: {}\n", run.path().string());
+    return r.completed ? 0 : 130;
+  } catch (const std::exception& ex) {
+    io::finish_meta(meta, std::string("failed: ") + ex.what());
+    run.write_meta(meta);
+    throw;
+  }
+}
+
+int cmd_train_sweep(const std::string& file, const std::vector<std::string>& overrides, const std::string& out,
+                    bool overwrite, const std::string& data_dir, bool quiet, int argc, char** argv) {
+  const config::Config cfg = config::Config::load(schema_of(model_kind(file, overrides)), file, overrides);
+  const microcircuit::SweepSettings st = microcircuit::sweep_settings_from_config(cfg);
+  const data::DataSplit data = data::load_dataset(data::parse_dataset_kind(st.dataset), optional_path(data_dir));
+  io::RunDir run = io::RunDir::create(st.name, optional_path(out), overwrite);
+  run.write_text("config.yaml", cfg.to_yaml());
+  nlohmann::json meta = io::make_meta(st.seed, argc, argv);
+  meta["config_file"] = file;
+  meta["data"] = data.folder.string();
+  run.write_meta(meta);
+  if (!quiet) fmt::print(stderr, "run folder: {}\n", run.path().string());
+  return run_sweep_training(st, data, run, meta, quiet);
+}
+
+int cmd_resume_sweep(io::RunDir& run, const std::string& type, const std::vector<std::string>& overrides,
+                     const std::string& data_dir, bool quiet) {
+  static const std::set<std::string> allowed = {"training.epochs", "training.stop_after", "training.checkpoint_every",
+                                                "training.save_epoch_weights"};
+  std::vector<std::string> all = {"training.stop_after=0"};
+  for (const auto& o : overrides) {
+    const std::string key = o.substr(0, o.find('='));
+    if (allowed.count(key) == 0) {
+      fail("--set {}: {} cannot be changed when resuming (it would change the training); resumable settings: "
+           "training.epochs, training.stop_after, training.checkpoint_every, training.save_epoch_weights",
+           o, key);
+    }
+    all.push_back(o);
+  }
+  const config::Config cfg = config::Config::load(schema_of(type), run.file("config.yaml"), all);
+  const microcircuit::SweepSettings st = microcircuit::sweep_settings_from_config(cfg);
+  const data::DataSplit data = data::load_dataset(data::parse_dataset_kind(st.dataset), optional_path(data_dir));
+  nlohmann::json meta = run.read_meta();
+  meta["resumed"].push_back(io::iso8601_utc_now());
+  meta["status"] = "running";
+  run.write_text("config.yaml", cfg.to_yaml());
+  run.write_meta(meta);
+  return run_sweep_training(st, data, run, meta, quiet);
+}
+
+int cmd_test_sweep(io::RunDir& run, const std::string& type, const std::string& which, std::int64_t examples,
+                   const std::string& data_dir) {
+  const config::Config cfg = config::Config::load(schema_of(type), run.file("config.yaml"));
+  const microcircuit::SweepSettings st = microcircuit::sweep_settings_from_config(cfg);
+  const fs::path folder = run.file(fs::path("weights") / which);
+  if (!fs::is_directory(folder)) {
+    fail("{}: no such weights folder; valid: initial, final, epoch_N for a finished epoch N", folder.string());
+  }
+  const data::DataSplit data = data::load_dataset(data::parse_dataset_kind(st.dataset), optional_path(data_dir));
+  const microcircuit::SweepWeights w = microcircuit::load_sweep_weights(folder, st.params, st.seed);
+  const std::size_t n_test = std::min(data.test.size(), static_cast<std::size_t>(examples > 0 ? examples : st.test_examples));
+  const std::size_t n_val = static_cast<std::size_t>(st.validation_examples);
+  const double val = microcircuit::classification_error(st.params, w, data.train, data.train.size() - n_val, data.train.size());
+  const double test = microcircuit::classification_error(st.params, w, data.test, 0, n_test);
+  fmt::print("weights/{}: validation error {:.2f} % ({} images), test error {:.2f} % ({} images)\n", which, val,
+             n_val, test, n_test);
+  const nlohmann::json j = {{"weights", which}, {"validation_error_pct", val}, {"validation_images", n_val},
+                            {"test_error_pct", test}, {"test_images", n_test}};
+  const std::string file = fmt::format("tests/test_{}.json", which);
+  run.write_text(file, j.dump(2) + "\n");
+  fmt::print("written: {}\n", run.file(file).string());
+  return 0;
+}
+
+int cmd_resume_dynamics(io::RunDir& run, const std::vector<std::string>& overrides, bool quiet) {
+  static const std::set<std::string> allowed = {"fig2.trials", "fig2.checkpoint_every"};
+  for (const auto& o : overrides) {
+    const std::string key = o.substr(0, o.find('='));
+    if (allowed.count(key) == 0) {
+      fail("--set {}: {} cannot be changed when resuming (it would change the simulation); resumable settings: "
+           "fig2.trials, fig2.checkpoint_every",
+           o, key);
+    }
+  }
+  const config::Config cfg = config::Config::load(microcircuit::dynamics_schema(), run.file("config.yaml"), overrides);
+  const microcircuit::DynamicsExperiment e = microcircuit::dynamics_from_config(cfg);
+  nlohmann::json meta = run.read_meta();
+  meta["resumed"].push_back(io::iso8601_utc_now());
+  meta["status"] = "running";
+  run.write_text("config.yaml", cfg.to_yaml());
+  run.write_meta(meta);
+  return run_dynamics_training(e, run, meta, quiet);
+}
+
 int cmd_train(const std::string& file, const std::vector<std::string>& overrides, const std::string& out,
               bool overwrite, const std::string& data_dir, bool quiet, int argc, char** argv) {
-  check_model_type(file, overrides);
+  const std::string kind = model_kind(file, overrides);
+  if (kind == "microcircuit_dynamics") return cmd_train_dynamics(file, overrides, out, overwrite, quiet, argc, argv);
+  if (is_sweep(kind)) return cmd_train_sweep(file, overrides, out, overwrite, data_dir, quiet, argc, argv);
   const config::Config cfg = config::Config::load(segregated::schema(), file, overrides);
   const segregated::ExperimentSettings st = segregated::settings_from_config(cfg);
   const data::DataSplit data = load_data(st, data_dir);  // before the run folder exists: bad data leaves nothing
@@ -103,11 +282,19 @@ int cmd_train(const std::string& file, const std::vector<std::string>& overrides
 int cmd_resume(const std::string& dir, const std::vector<std::string>& overrides, const std::string& data_dir,
                bool quiet) {
   io::RunDir run = io::RunDir::open(dir);
+  const std::string type = model_kind(run.file("config.yaml"), {});
+  if (type == "microcircuit_dynamics" && !fs::exists(run.file("checkpoint.apical"))) {
+    fail("{}: no checkpoint.apical in this run folder: only Fig 2 runs (experiment: regression_fig2) write "
+         "checkpoints (every fig2.checkpoint_every trials); Figs 1 and S1 take seconds, train them again",
+         run.path().string());
+  }
+  if (type == "microcircuit_dynamics") return cmd_resume_dynamics(run, overrides, quiet);
   if (!fs::exists(run.file("checkpoint.apical"))) {
     fail("{}: no checkpoint.apical in this run folder, so there is nothing to resume (a run writes one every "
          "training.checkpoint_every examples and at every epoch end)",
          run.path().string());
   }
+  if (is_sweep(type)) return cmd_resume_sweep(run, type, overrides, data_dir, quiet);
   // Only settings that do not change the simulated trajectory may be changed on resume.
   static const std::set<std::string> allowed = {"training.epochs", "training.stop_after", "training.checkpoint_every",
                                                 "test.threads", "training.save_epoch_weights"};
@@ -136,6 +323,11 @@ int cmd_resume(const std::string& dir, const std::vector<std::string>& overrides
 int cmd_test(const std::string& dir, int repeats, const std::string& which, std::int64_t examples,
              const std::string& data_dir, int threads) {
   io::RunDir run = io::RunDir::open(dir);
+  const std::string type = model_kind(run.file("config.yaml"), {});
+  if (type == "microcircuit_dynamics") {
+    fail("{}: `apical test` tests MNIST runs; a full-dynamics run keeps its results in metrics.csv", run.path().string());
+  }
+  if (is_sweep(type)) return cmd_test_sweep(run, type, which, examples, data_dir);
   const config::Config cfg = config::Config::load(segregated::schema(), run.file("config.yaml"));
   segregated::ExperimentSettings st = segregated::settings_from_config(cfg);
   const fs::path folder = run.file(fs::path("weights") / which);
@@ -220,8 +412,17 @@ int main(int argc, char** argv) {
   std::string paper, repro_out, configs_dir;
   bool all_figures = false;
   auto* reproduce = app.add_subcommand("reproduce", "run a paper's experiments and write its figure data and a report");
-  reproduce->add_option("paper", paper, "guerguiev2017")->required()->check(CLI::IsMember({"guerguiev2017"}));
-  reproduce->add_option("--figure", repro.figures, "figure: 6, 6s1, 8, 8s1 or 9 (repeatable)");
+  reproduce->add_option("paper", paper, "guerguiev2017 or sacramento2018")
+      ->required()
+      ->check(CLI::IsMember({"guerguiev2017", "sacramento2018"}));
+  reproduce->add_option("--figure", repro.figures,
+                        "figure (repeatable): guerguiev2017 6, 6s1, 8, 8s1, 9; sacramento2018 1, 2, 3, s1");
+  std::int64_t repro_trials = 0;
+  int repro_patterns = 0;
+  reproduce->add_option("--trials", repro_trials, "sacramento2018 Fig 2: training trials (shortened run)")
+      ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000000000}));
+  reproduce->add_option("--patterns", repro_patterns, "sacramento2018 Fig S1: patterns (shortened run)")
+      ->check(CLI::Range(1, 100000000));
   reproduce->add_flag("--all", all_figures, "every figure");
   reproduce->add_option("--epochs", repro.epochs, "train this many epochs instead of the paper's (shortened run)")
       ->check(CLI::Range(1, 1000));
@@ -233,7 +434,9 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(2, 1000));
   reproduce->add_option("--out", repro_out, "output folder (default reproduce/guerguiev2017); finished runs are reused");
   reproduce->add_option("--jobs", repro.jobs, "trainings run at once (default: all cores)")->check(CLI::Range(0, 64));
-  reproduce->add_option("--configs", configs_dir, "folder with the guerguiev2017 configs");
+  reproduce->add_option("--configs", configs_dir,
+                        "folder with the guerguiev2017 configs (sacramento2018: the folder holding sacramento2018/ "
+                        "and baselines/)");
   reproduce->add_option("--data", data_dir, "folder with the data sets (searched first)");
   reproduce->add_flag("--quiet", quiet, "no progress output");
 
@@ -243,6 +446,9 @@ int main(int argc, char** argv) {
   show->add_option("config", config_file, "experiment config (YAML)")->required();
   show->add_option("--set", overrides, "override a config key (repeatable)");
   auto* docs = config->add_subcommand("docs", "print every option with its type, default, unit and doc");
+  std::string docs_model = "segregated";
+  docs->add_option("--model", docs_model, "model.type whose options to document")
+      ->check(CLI::IsMember({"segregated", "microcircuit", "microcircuit_dynamics", "baseline"}));
 
   auto* data = app.add_subcommand("data", "find, check and fetch data sets");
   data->require_subcommand(1);
@@ -278,6 +484,24 @@ int main(int argc, char** argv) {
     if (*reproduce) {
       if (repro.figures.empty() && !all_figures) fail("say which figures: --figure 6 (repeatable) or --all");
       if (all_figures) repro.figures.clear();
+      if (paper == "sacramento2018") {
+        microcircuit::ReproduceOptions mo;
+        mo.figures = repro.figures;
+        mo.epochs = repro.epochs;
+        mo.examples_per_epoch = repro.examples_per_epoch;
+        mo.test_examples = repro.test_examples;
+        mo.trials = repro_trials;
+        mo.patterns = repro_patterns;
+        mo.out = repro_out.empty() ? fs::path("reproduce") / paper : fs::path(repro_out);
+        mo.configs = !configs_dir.empty()                                    ? fs::path(configs_dir)
+                     : fs::is_directory(fs::path("configs") / "sacramento2018") ? fs::path("configs")
+                                                                               : fs::path(APICAL_SOURCE_DIR) / "configs";
+        mo.data_dir = optional_path(data_dir);
+        mo.quiet = quiet;
+        install_signal_handlers();
+        fmt::print("report: {}\n", microcircuit::reproduce_sacramento(mo).string());
+        return 0;
+      }
       repro.out = repro_out.empty() ? fs::path("reproduce") / paper : fs::path(repro_out);
       repro.configs = !configs_dir.empty()                           ? fs::path(configs_dir)
                       : fs::is_directory(fs::path("configs") / paper) ? fs::path("configs") / paper
@@ -290,12 +514,12 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*show) {
-      check_model_type(config_file, overrides);
-      fmt::print("{}", config::Config::load(segregated::schema(), config_file, overrides).to_yaml());
+      fmt::print("{}", config::Config::load(schema_of(model_kind(config_file, overrides)), config_file, overrides)
+                           .to_yaml());
       return 0;
     }
     if (*docs) {
-      fmt::print("{}", segregated::schema().docs());
+      fmt::print("{}", schema_of(docs_model).docs());
       return 0;
     }
     if (*check) {

@@ -1,16 +1,20 @@
 # SPDX-License-Identifier: Apache-2.0
-"""python3 -m apical_plots guerguiev2017 FOLDER: draws every figure whose CSV files are in FOLDER."""
-import sys
+"""python3 -m apical_plots PAPER FOLDER: draws every figure whose CSV files are in FOLDER.
 
-from . import guerguiev2017
+PAPER is guerguiev2017 or sacramento2018.
+"""
+import sys
 
 
 def main(argv):
-    if len(argv) != 3 or argv[1] != "guerguiev2017":
-        print("usage: python3 -m apical_plots guerguiev2017 FOLDER", file=sys.stderr)
+    if len(argv) != 3 or argv[1] not in ("guerguiev2017", "sacramento2018"):
+        print("usage: python3 -m apical_plots guerguiev2017|sacramento2018 FOLDER", file=sys.stderr)
         return 2
-    written = guerguiev2017.plot_all(argv[2])
-    for path in written:
+    if argv[1] == "guerguiev2017":
+        from . import guerguiev2017 as paper
+    else:
+        from . import sacramento2018 as paper
+    for path in paper.plot_all(argv[2]):
         print(path)
     return 0
 
