@@ -9,6 +9,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 
+#include "apical/analysis/plots.hpp"
 #include "apical/config/config.hpp"
 #include "apical/core/error.hpp"
 #include "apical/core/process.hpp"
@@ -254,25 +255,7 @@ fs::path reproduce_sacramento(const ReproduceOptions& o) {
     say("fig 3 ...");
     report += figure3(o);
   }
-  const fs::path package = fs::path(APICAL_SOURCE_DIR) / "python";
-  std::optional<fs::path> python = find_program("/usr/bin/python3");
-  if (!python) python = find_program("python3");
-  std::string plots;
-  if (!python || !fs::is_directory(package / "apical_plots")) {
-    plots = "Plots were not drawn: python3 or the apical_plots package (python/ in the source tree) is missing.";
-  } else {
-    const std::string script = "import sys; sys.path.insert(0, " + nlohmann::json(package.string()).dump() +
-                               "); import runpy; runpy.run_module('apical_plots', run_name='__main__')";
-    const ProgramResult r = run_program(*python, {"-c", script, "sacramento2018", o.out.string()});
-    if (r.exit_code == 0) {
-      plots = "Plots (PNG and SVG) are beside the CSV files: Fig_<panel>.png.";
-    } else if (r.output.find("No module named 'matplotlib'") != std::string::npos) {
-      plots = "Plots were not drawn: matplotlib is missing (`sudo apt-get install python3-matplotlib`), then run "
-              "`PYTHONPATH=" + package.string() + " python3 -m apical_plots sacramento2018 " + o.out.string() + "`.";
-    } else {
-      plots = "Plots failed: " + r.output;
-    }
-  }
+  const std::string plots = analysis::draw_plots("sacramento2018", o.out);
   say(plots);
   report += "## Plots\n\n" + plots + "\n";
   const fs::path path = o.out / "report.md";

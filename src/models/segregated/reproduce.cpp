@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include "apical/analysis/plots.hpp"
 #include "apical/analysis/stats.hpp"
 #include "apical/core/error.hpp"
 #include "apical/core/parallel.hpp"
@@ -699,32 +700,7 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
     }
   }
   // Plots, through the python/apical_plots package and Debian's matplotlib when they are there.
-  const fs::path package = fs::path(APICAL_SOURCE_DIR) / "python";
-  std::optional<fs::path> python = find_program("/usr/bin/python3");
-  if (!python) python = find_program("python3");
-  std::string plots;
-  if (!python || !fs::is_directory(package / "apical_plots")) {
-    plots = "Plots were not drawn: python3 or the apical_plots package (python/ in the source tree) is missing.";
-  } else {
-    const std::string script = "import sys; sys.path.insert(0, " + nlohmann::json(package.string()).dump() +
-                               "); import runpy; runpy.run_module('apical_plots', run_name='__main__')";
-    const ProgramResult r = run_program(*python, {"-c", script, "guerguiev2017", opt.out.string()});
-    if (r.exit_code == 0) {
-      plots = "Plots (PNG and SVG) are beside the CSV files: Fig_<panel>.png.";
-    } else if (r.output.find("No module named 'sklearn'") != std::string::npos) {
-      plots =
-          "Plots were drawn, but not the t-SNE of Fig 6C: scikit-learn is missing. Install it with `sudo apt-get "
-          "install python3-sklearn` and run `PYTHONPATH=" +
-          package.string() + " python3 -m apical_plots guerguiev2017 " + opt.out.string() + "`.";
-    } else if (r.output.find("No module named 'matplotlib'") != std::string::npos) {
-      plots =
-          "Plots were not drawn: matplotlib is missing. Install it with `sudo apt-get install python3-matplotlib` "
-          "and run `PYTHONPATH=" +
-          package.string() + " python3 -m apical_plots guerguiev2017 " + opt.out.string() + "`.";
-    } else {
-      plots = "Plots failed: " + r.output;
-    }
-  }
+  const std::string plots = analysis::draw_plots("guerguiev2017", opt.out);
   say(plots);
   report += "## Plots\n\n" + plots + "\n";
   report += "\n## Runs\n\n| condition | epochs | folder | trained by commit(s) | training wall time |\n|---|---|---|---|---|\n";
