@@ -1,5 +1,17 @@
 // SPDX-License-Identifier: Apache-2.0
 // The apical command-line program: parses, validates, calls the library and writes outputs. No science here.
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cmath>
+#include <csignal>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <vector>
+
 #include "apical/analysis/stats.hpp"
 #include "apical/bench/bench.hpp"
 #include "apical/config/config.hpp"
@@ -14,17 +26,6 @@
 #include "apical/models/segregated/experiment.hpp"
 #include "apical/models/segregated/reproduce.hpp"
 #include "apical/models/segregated/settings.hpp"
-
-#include <CLI/CLI.hpp>
-#include <fmt/format.h>
-
-#include <cmath>
-#include <csignal>
-#include <cstdio>
-#include <optional>
-#include <set>
-#include <string>
-#include <vector>
 
 namespace {
 
@@ -51,8 +52,8 @@ std::string model_type(const fs::path& file, const std::vector<std::string>& ove
   const auto type = config::peek(file, overrides, "model.type");
   if (!type) return "segregated";
   if (*type != "segregated" && *type != "microcircuit" && *type != "baseline") {
-    fail("{}: model.type = '{}' is not available; valid choices: segregated, microcircuit, baseline", file.string(),
-         *type);
+    fail("{}: model.type = '{}' is not available; valid choices: segregated, microcircuit, baseline",
+         file.string(), *type);
   }
   return *type;
 }
@@ -65,7 +66,9 @@ std::string model_kind(const fs::path& file, const std::vector<std::string>& ove
   return experiment && *experiment != "mnist" ? "microcircuit_dynamics" : type;
 }
 
-bool is_sweep(const std::string& type) { return type == "microcircuit" || type == "baseline"; }
+bool is_sweep(const std::string& type) {
+  return type == "microcircuit" || type == "baseline";
+}
 
 const config::Schema& schema_of(const std::string& type) {
   if (type == "microcircuit_dynamics") return microcircuit::dynamics_schema();
@@ -78,31 +81,22 @@ data::DataSplit load_data(const segregated::ExperimentSettings& st, const std::s
   return data::load_dataset(data::parse_dataset_kind(st.dataset), optional_path(data_dir));
 }
 
-void print_summary(const segregated::TrainSummary& s) {
-  if (!s.metrics.empty()) {
-    const auto& last = s.metrics.back();
-    fmt::print("epoch {}: test error {:.2f} %", last.epoch, last.test_error);
-    if (std::isfinite(last.train_error)) fmt::print(", training error {:.2f} %", last.train_error);
-    fmt::print("\n");
-  }
-  if (s.completed) {
-    fmt::print("results: {}\n", s.run_dir.string());
-  } else {
-    fmt::print("stopped after epoch {} with a checkpoint; continue with: apical resume {}\n", s.epochs_done,
-               s.run_dir.string());
-  }
-}
+/// How a training ended: whether it completed, and the exit code of the command.
+struct Ending {
+  bool completed = false;
+  int exit_code = 0;
+};
 
-/// Runs the trainer with meta.json bookkeeping: status completed / interrupted / failed.
-int run_training(const segregated::ExperimentSettings& st, const data::DataSplit& data, io::RunDir& run,
-                 nlohmann::json meta, bool quiet) {
+/// Runs a training (`body` returns its Ending) with meta.json bookkeeping: status completed / interrupted /
+/// failed.
+template <typename Body>
+int run_with_meta(io::RunDir& run, nlohmann::json meta, Body body) {
   install_signal_handlers();
   try {
-    const segregated::TrainSummary s = segregated::train(st, data, run, !quiet);
-    io::finish_meta(meta, s.completed ? "completed" : "interrupted");
+    const Ending end = body();
+    io::finish_meta(meta, end.completed ? "completed" : "interrupted");
     run.write_meta(meta);
-    print_summary(s);
-    return s.completed ? 0 : (segregated::stop_requested.load() ? 130 : 0);
+    return end.exit_code;
   } catch (const std::exception& e) {
     io::finish_meta(meta, std::string("failed: ") + e.what());
     run.write_meta(meta);
@@ -110,71 +104,107 @@ int run_training(const segregated::ExperimentSettings& st, const data::DataSplit
   }
 }
 
-// ---- two-sweep microcircuit and baselines (model.type: microcircuit | baseline) ----------------------------------
-
-void print_sweep_summary(const microcircuit::SweepSummary& s) {
-  if (!s.metrics.empty()) {
-    const auto& last = s.metrics.back();
-    fmt::print("epoch {}: validation error {:.2f} %, test error {:.2f} %", last.epoch, last.validation_error,
-               last.test_error);
-    if (std::isfinite(last.train_error)) fmt::print(", training error {:.2f} %", last.train_error);
-    fmt::print("\n");
-  }
-  if (s.completed) {
-    fmt::print("results: {}\n", s.run_dir.string());
+/// The last line of an epoch-based training: where the results are, or how to continue.
+void print_ending(bool completed, int epochs_done, const fs::path& run_dir) {
+  if (completed) {
+    fmt::print("results: {}\n", run_dir.string());
   } else {
-    fmt::print("stopped after epoch {} with a checkpoint; continue with: apical resume {}\n", s.epochs_done,
-               s.run_dir.string());
+    fmt::print("stopped after epoch {} with a checkpoint; continue with: apical resume {}\n", epochs_done,
+               run_dir.string());
   }
 }
+
+/// A new run folder for a training: the resolved config.yaml and meta.json (seed, config file, data folder).
+io::RunDir start_run(const std::string& name, const config::Config& cfg, const std::string& file,
+                     std::uint64_t seed, const data::DataSplit* data, const std::string& out, bool overwrite,
+                     bool quiet, int argc, char** argv, nlohmann::json& meta) {
+  io::RunDir run = io::RunDir::create(name, optional_path(out), overwrite);
+  run.write_text("config.yaml", cfg.to_yaml());
+  meta = io::make_meta(seed, argc, argv);
+  meta["config_file"] = file;
+  if (data != nullptr) meta["data"] = data->folder.string();
+  run.write_meta(meta);
+  if (!quiet) fmt::print(stderr, "run folder: {}\n", run.path().string());
+  return run;
+}
+
+/// The --set overrides of `apical resume`: only the `allowed` keys, which leave the simulated trajectory as it is;
+/// `first` comes before them (e.g. clearing training.stop_after).
+std::vector<std::string> resume_overrides(const std::vector<std::string>& overrides,
+                                          const std::vector<std::string>& allowed,
+                                          std::vector<std::string> first) {
+  for (const auto& o : overrides) {
+    const std::string key = o.substr(0, o.find('='));
+    if (std::find(allowed.begin(), allowed.end(), key) == allowed.end()) {
+      fail("--set {}: {} cannot be changed when resuming (it would change the simulation); resumable settings: {}",
+           o, key, fmt::join(allowed, ", "));
+    }
+    first.push_back(o);
+  }
+  return first;
+}
+
+/// Marks a stopped run as running again: the config with its resume overrides, meta.json with the resume time.
+nlohmann::json reopen_run(io::RunDir& run, const config::Config& cfg) {
+  nlohmann::json meta = run.read_meta();
+  meta["resumed"].push_back(io::iso8601_utc_now());
+  meta["status"] = "running";
+  run.write_text("config.yaml", cfg.to_yaml());
+  run.write_meta(meta);
+  return meta;
+}
+
+int run_training(const segregated::ExperimentSettings& st, const data::DataSplit& data, io::RunDir& run,
+                 nlohmann::json meta, bool quiet) {
+  return run_with_meta(run, std::move(meta), [&] {
+    const segregated::TrainSummary s = segregated::train(st, data, run, !quiet);
+    if (!s.metrics.empty()) {
+      const auto& last = s.metrics.back();
+      fmt::print("epoch {}: test error {:.2f} %", last.epoch, last.test_error);
+      if (std::isfinite(last.train_error)) fmt::print(", training error {:.2f} %", last.train_error);
+      fmt::print("\n");
+    }
+    print_ending(s.completed, s.epochs_done, s.run_dir);
+    return Ending{s.completed, s.completed ? 0 : (segregated::stop_requested.load() ? 130 : 0)};
+  });
+}
+
+// ---- two-sweep microcircuit and baselines (model.type: microcircuit | baseline)
+// ----------------------------------
 
 int run_sweep_training(const microcircuit::SweepSettings& st, const data::DataSplit& data, io::RunDir& run,
                        nlohmann::json meta, bool quiet) {
-  install_signal_handlers();
-  try {
+  return run_with_meta(run, std::move(meta), [&] {
     const microcircuit::SweepSummary s = microcircuit::train_sweep(st, data, run, !quiet);
-    io::finish_meta(meta, s.completed ? "completed" : "interrupted");
-    run.write_meta(meta);
-    print_sweep_summary(s);
-    return s.completed ? 0 : (microcircuit::sweep_stop_requested.load() ? 130 : 0);
-  } catch (const std::exception& e) {
-    io::finish_meta(meta, std::string("failed: ") + e.what());
-    run.write_meta(meta);
-    throw;
-  }
+    if (!s.metrics.empty()) {
+      const auto& last = s.metrics.back();
+      fmt::print("epoch {}: validation error {:.2f} %, test error {:.2f} %", last.epoch, last.validation_error,
+                 last.test_error);
+      if (std::isfinite(last.train_error)) fmt::print(", training error {:.2f} %", last.train_error);
+      fmt::print("\n");
+    }
+    print_ending(s.completed, s.epochs_done, s.run_dir);
+    return Ending{s.completed, s.completed ? 0 : (microcircuit::sweep_stop_requested.load() ? 130 : 0)};
+  });
 }
 
 int run_dynamics_training(const microcircuit::DynamicsExperiment& e, io::RunDir& run, nlohmann::json meta,
-                          bool quiet);
+                          bool quiet) {
+  return run_with_meta(run, std::move(meta), [&] {
+    const microcircuit::DynamicsOutcome r = microcircuit::run_dynamics(e, run, !quiet);
+    fmt::print("{}\n", r.summary);
+    if (r.completed) fmt::print("results: {}\n", run.path().string());
+    return Ending{r.completed, r.completed ? 0 : 130};
+  });
+}
 
 int cmd_train_dynamics(const std::string& file, const std::vector<std::string>& overrides, const std::string& out,
                        bool overwrite, bool quiet, int argc, char** argv) {
   const config::Config cfg = config::Config::load(microcircuit::dynamics_schema(), file, overrides);
   const microcircuit::DynamicsExperiment e = microcircuit::dynamics_from_config(cfg);
-  io::RunDir run = io::RunDir::create(e.name, optional_path(out), overwrite);
-  run.write_text("config.yaml", cfg.to_yaml());
-  nlohmann::json meta = io::make_meta(e.seed, argc, argv);
-  meta["config_file"] = file;
-  run.write_meta(meta);
-  if (!quiet) fmt::print(stderr, "run folder: {}\n", run.path().string());
+  nlohmann::json meta;
+  io::RunDir run = start_run(e.name, cfg, file, e.seed, nullptr, out, overwrite, quiet, argc, argv, meta);
   return run_dynamics_training(e, run, meta, quiet);
-}
-
-int run_dynamics_training(const microcircuit::DynamicsExperiment& e, io::RunDir& run, nlohmann::json meta,
-                          bool quiet) {
-  install_signal_handlers();
-  try {
-    const microcircuit::DynamicsOutcome r = microcircuit::run_dynamics(e, run, !quiet);
-    io::finish_meta(meta, r.completed ? "completed" : "interrupted");
-    run.write_meta(meta);
-    fmt::print("{}\n", r.summary);
-    if (r.completed) fmt::print("results: {}\n", run.path().string());
-    return r.completed ? 0 : 130;
-  } catch (const std::exception& ex) {
-    io::finish_meta(meta, std::string("failed: ") + ex.what());
-    run.write_meta(meta);
-    throw;
-  }
 }
 
 int cmd_train_sweep(const std::string& file, const std::vector<std::string>& overrides, const std::string& out,
@@ -182,39 +212,21 @@ int cmd_train_sweep(const std::string& file, const std::vector<std::string>& ove
   const config::Config cfg = config::Config::load(schema_of(model_kind(file, overrides)), file, overrides);
   const microcircuit::SweepSettings st = microcircuit::sweep_settings_from_config(cfg);
   const data::DataSplit data = data::load_dataset(data::parse_dataset_kind(st.dataset), optional_path(data_dir));
-  io::RunDir run = io::RunDir::create(st.name, optional_path(out), overwrite);
-  run.write_text("config.yaml", cfg.to_yaml());
-  nlohmann::json meta = io::make_meta(st.seed, argc, argv);
-  meta["config_file"] = file;
-  meta["data"] = data.folder.string();
-  run.write_meta(meta);
-  if (!quiet) fmt::print(stderr, "run folder: {}\n", run.path().string());
+  nlohmann::json meta;
+  io::RunDir run = start_run(st.name, cfg, file, st.seed, &data, out, overwrite, quiet, argc, argv, meta);
   return run_sweep_training(st, data, run, meta, quiet);
 }
 
 int cmd_resume_sweep(io::RunDir& run, const std::string& type, const std::vector<std::string>& overrides,
                      const std::string& data_dir, bool quiet) {
-  static const std::set<std::string> allowed = {"training.epochs", "training.stop_after", "training.checkpoint_every",
-                                                "training.save_epoch_weights"};
-  std::vector<std::string> all = {"training.stop_after=0"};
-  for (const auto& o : overrides) {
-    const std::string key = o.substr(0, o.find('='));
-    if (allowed.count(key) == 0) {
-      fail("--set {}: {} cannot be changed when resuming (it would change the training); resumable settings: "
-           "training.epochs, training.stop_after, training.checkpoint_every, training.save_epoch_weights",
-           o, key);
-    }
-    all.push_back(o);
-  }
+  const auto all = resume_overrides(
+      overrides,
+      {"training.epochs", "training.stop_after", "training.checkpoint_every", "training.save_epoch_weights"},
+      {"training.stop_after=0"});
   const config::Config cfg = config::Config::load(schema_of(type), run.file("config.yaml"), all);
   const microcircuit::SweepSettings st = microcircuit::sweep_settings_from_config(cfg);
   const data::DataSplit data = data::load_dataset(data::parse_dataset_kind(st.dataset), optional_path(data_dir));
-  nlohmann::json meta = run.read_meta();
-  meta["resumed"].push_back(io::iso8601_utc_now());
-  meta["status"] = "running";
-  run.write_text("config.yaml", cfg.to_yaml());
-  run.write_meta(meta);
-  return run_sweep_training(st, data, run, meta, quiet);
+  return run_sweep_training(st, data, run, reopen_run(run, cfg), quiet);
 }
 
 int cmd_test_sweep(io::RunDir& run, const std::string& type, const std::string& which, std::int64_t examples,
@@ -227,14 +239,19 @@ int cmd_test_sweep(io::RunDir& run, const std::string& type, const std::string& 
   }
   const data::DataSplit data = data::load_dataset(data::parse_dataset_kind(st.dataset), optional_path(data_dir));
   const microcircuit::SweepWeights w = microcircuit::load_sweep_weights(folder, st.params, st.seed);
-  const std::size_t n_test = std::min(data.test.size(), static_cast<std::size_t>(examples > 0 ? examples : st.test_examples));
+  const std::size_t n_test =
+      std::min(data.test.size(), static_cast<std::size_t>(examples > 0 ? examples : st.test_examples));
   const std::size_t n_val = static_cast<std::size_t>(st.validation_examples);
-  const double val = microcircuit::classification_error(st.params, w, data.train, data.train.size() - n_val, data.train.size());
+  const double val =
+      microcircuit::classification_error(st.params, w, data.train, data.train.size() - n_val, data.train.size());
   const double test = microcircuit::classification_error(st.params, w, data.test, 0, n_test);
   fmt::print("weights/{}: validation error {:.2f} % ({} images), test error {:.2f} % ({} images)\n", which, val,
              n_val, test, n_test);
-  const nlohmann::json j = {{"weights", which}, {"validation_error_pct", val}, {"validation_images", n_val},
-                            {"test_error_pct", test}, {"test_images", n_test}};
+  const nlohmann::json j = {{"weights", which},
+                            {"validation_error_pct", val},
+                            {"validation_images", n_val},
+                            {"test_error_pct", test},
+                            {"test_images", n_test}};
   const std::string file = fmt::format("tests/test_{}.json", which);
   run.write_text(file, j.dump(2) + "\n");
   fmt::print("written: {}\n", run.file(file).string());
@@ -242,40 +259,23 @@ int cmd_test_sweep(io::RunDir& run, const std::string& type, const std::string& 
 }
 
 int cmd_resume_dynamics(io::RunDir& run, const std::vector<std::string>& overrides, bool quiet) {
-  static const std::set<std::string> allowed = {"fig2.trials", "fig2.checkpoint_every"};
-  for (const auto& o : overrides) {
-    const std::string key = o.substr(0, o.find('='));
-    if (allowed.count(key) == 0) {
-      fail("--set {}: {} cannot be changed when resuming (it would change the simulation); resumable settings: "
-           "fig2.trials, fig2.checkpoint_every",
-           o, key);
-    }
-  }
-  const config::Config cfg = config::Config::load(microcircuit::dynamics_schema(), run.file("config.yaml"), overrides);
+  const auto all = resume_overrides(overrides, {"fig2.trials", "fig2.checkpoint_every"}, {});
+  const config::Config cfg = config::Config::load(microcircuit::dynamics_schema(), run.file("config.yaml"), all);
   const microcircuit::DynamicsExperiment e = microcircuit::dynamics_from_config(cfg);
-  nlohmann::json meta = run.read_meta();
-  meta["resumed"].push_back(io::iso8601_utc_now());
-  meta["status"] = "running";
-  run.write_text("config.yaml", cfg.to_yaml());
-  run.write_meta(meta);
-  return run_dynamics_training(e, run, meta, quiet);
+  return run_dynamics_training(e, run, reopen_run(run, cfg), quiet);
 }
 
 int cmd_train(const std::string& file, const std::vector<std::string>& overrides, const std::string& out,
               bool overwrite, const std::string& data_dir, bool quiet, int argc, char** argv) {
   const std::string kind = model_kind(file, overrides);
-  if (kind == "microcircuit_dynamics") return cmd_train_dynamics(file, overrides, out, overwrite, quiet, argc, argv);
+  if (kind == "microcircuit_dynamics")
+    return cmd_train_dynamics(file, overrides, out, overwrite, quiet, argc, argv);
   if (is_sweep(kind)) return cmd_train_sweep(file, overrides, out, overwrite, data_dir, quiet, argc, argv);
   const config::Config cfg = config::Config::load(segregated::schema(), file, overrides);
   const segregated::ExperimentSettings st = segregated::settings_from_config(cfg);
   const data::DataSplit data = load_data(st, data_dir);  // before the run folder exists: bad data leaves nothing
-  io::RunDir run = io::RunDir::create(st.name, optional_path(out), overwrite);
-  run.write_text("config.yaml", cfg.to_yaml());
-  nlohmann::json meta = io::make_meta(st.seed, argc, argv);
-  meta["config_file"] = file;
-  meta["data"] = data.folder.string();
-  run.write_meta(meta);
-  if (!quiet) fmt::print(stderr, "run folder: {}\n", run.path().string());
+  nlohmann::json meta;
+  io::RunDir run = start_run(st.name, cfg, file, st.seed, &data, out, overwrite, quiet, argc, argv, meta);
   return run_training(st, data, run, meta, quiet);
 }
 
@@ -284,40 +284,27 @@ int cmd_resume(const std::string& dir, const std::vector<std::string>& overrides
   io::RunDir run = io::RunDir::open(dir);
   const std::string type = model_kind(run.file("config.yaml"), {});
   if (type == "microcircuit_dynamics" && !fs::exists(run.file("checkpoint.apical"))) {
-    fail("{}: no checkpoint.apical in this run folder: only Fig 2 runs (experiment: regression_fig2) write "
-         "checkpoints (every fig2.checkpoint_every trials); Figs 1 and S1 take seconds, train them again",
-         run.path().string());
+    fail(
+        "{}: no checkpoint.apical in this run folder: only Fig 2 runs (experiment: regression_fig2) write "
+        "checkpoints (every fig2.checkpoint_every trials); Figs 1 and S1 take seconds, train them again",
+        run.path().string());
   }
   if (type == "microcircuit_dynamics") return cmd_resume_dynamics(run, overrides, quiet);
   if (!fs::exists(run.file("checkpoint.apical"))) {
-    fail("{}: no checkpoint.apical in this run folder, so there is nothing to resume (a run writes one every "
-         "training.checkpoint_every examples and at every epoch end)",
-         run.path().string());
+    fail(
+        "{}: no checkpoint.apical in this run folder, so there is nothing to resume (a run writes one every "
+        "training.checkpoint_every examples and at every epoch end)",
+        run.path().string());
   }
   if (is_sweep(type)) return cmd_resume_sweep(run, type, overrides, data_dir, quiet);
-  // Only settings that do not change the simulated trajectory may be changed on resume.
-  static const std::set<std::string> allowed = {"training.epochs", "training.stop_after", "training.checkpoint_every",
-                                                "test.threads", "training.save_epoch_weights"};
-  std::vector<std::string> all = {"training.stop_after=0"};
-  for (const auto& o : overrides) {
-    const std::string key = o.substr(0, o.find('='));
-    if (allowed.count(key) == 0) {
-      fail("--set {}: {} cannot be changed when resuming (it would change the simulation); resumable settings: "
-           "training.epochs, training.stop_after, training.checkpoint_every, training.save_epoch_weights, "
-           "test.threads",
-           o, key);
-    }
-    all.push_back(o);
-  }
+  const auto all = resume_overrides(overrides,
+                                    {"training.epochs", "training.stop_after", "training.checkpoint_every",
+                                     "training.save_epoch_weights", "test.threads"},
+                                    {"training.stop_after=0"});
   const config::Config cfg = config::Config::load(segregated::schema(), run.file("config.yaml"), all);
   const segregated::ExperimentSettings st = segregated::settings_from_config(cfg);
   const data::DataSplit data = load_data(st, data_dir);
-  nlohmann::json meta = run.read_meta();
-  meta["resumed"].push_back(io::iso8601_utc_now());
-  meta["status"] = "running";
-  run.write_text("config.yaml", cfg.to_yaml());
-  run.write_meta(meta);
-  return run_training(st, data, run, meta, quiet);
+  return run_training(st, data, run, reopen_run(run, cfg), quiet);
 }
 
 int cmd_test(const std::string& dir, int repeats, const std::string& which, std::int64_t examples,
@@ -325,7 +312,8 @@ int cmd_test(const std::string& dir, int repeats, const std::string& which, std:
   io::RunDir run = io::RunDir::open(dir);
   const std::string type = model_kind(run.file("config.yaml"), {});
   if (type == "microcircuit_dynamics") {
-    fail("{}: `apical test` tests MNIST runs; a full-dynamics run keeps its results in metrics.csv", run.path().string());
+    fail("{}: `apical test` tests MNIST runs; a full-dynamics run keeps its results in metrics.csv",
+         run.path().string());
   }
   if (is_sweep(type)) return cmd_test_sweep(run, type, which, examples, data_dir);
   const config::Config cfg = config::Config::load(segregated::schema(), run.file("config.yaml"));
@@ -348,8 +336,8 @@ int cmd_test(const std::string& dir, int repeats, const std::string& which, std:
                res.examples);
   }
   const analysis::Summary s = analysis::summarize(errors);
-  fmt::print("{} repeats of weights/{}: mean {:.3f} %, SD {:.3f}, min {:.2f} %, max {:.2f} %\n", repeats, which, s.mean,
-             s.sd, s.min, s.max);
+  fmt::print("{} repeats of weights/{}: mean {:.3f} %, SD {:.3f}, min {:.2f} %, max {:.2f} %\n", repeats, which,
+             s.mean, s.sd, s.min, s.max);
   const std::string csv = fmt::format("tests/repeats_{}.csv", which);
   run.write_text(csv, table.str());
   fmt::print("written: {}\n", run.file(csv).string());
@@ -404,14 +392,17 @@ int main(int argc, char** argv) {
   test->add_option("run", run_dir, "run folder")->required();
   test->add_option("--repeats", repeats, "repeated tests (the paper used 20)")->check(CLI::Range(1, 1000));
   test->add_option("--weights", which, "weights to test: final, initial or epoch_N");
-  test->add_option("--examples", examples, "test images (default: the run's test.examples)")->check(CLI::NonNegativeNumber);
-  test->add_option("--threads", threads, "threads (default: the run's test.threads)")->check(CLI::NonNegativeNumber);
+  test->add_option("--examples", examples, "test images (default: the run's test.examples)")
+      ->check(CLI::NonNegativeNumber);
+  test->add_option("--threads", threads, "threads (default: the run's test.threads)")
+      ->check(CLI::NonNegativeNumber);
   test->add_option("--data", data_dir, "folder with the data sets (searched first)");
 
   segregated::ReproduceOptions repro;
   std::string paper, repro_out, configs_dir;
   bool all_figures = false;
-  auto* reproduce = app.add_subcommand("reproduce", "run a paper's experiments and write its figure data and a report");
+  auto* reproduce =
+      app.add_subcommand("reproduce", "run a paper's experiments and write its figure data and a report");
   reproduce->add_option("paper", paper, "guerguiev2017 or sacramento2018")
       ->required()
       ->check(CLI::IsMember({"guerguiev2017", "sacramento2018"}));
@@ -426,17 +417,21 @@ int main(int argc, char** argv) {
   reproduce->add_flag("--all", all_figures, "every figure");
   reproduce->add_option("--epochs", repro.epochs, "train this many epochs instead of the paper's (shortened run)")
       ->check(CLI::Range(1, 1000));
-  reproduce->add_option("--examples-per-epoch", repro.examples_per_epoch, "training examples per epoch (default all)")
+  reproduce
+      ->add_option("--examples-per-epoch", repro.examples_per_epoch, "training examples per epoch (default all)")
       ->check(CLI::Range(1, 60000));
   reproduce->add_option("--test-examples", repro.test_examples, "test images per test (default all 10,000)")
       ->check(CLI::Range(1, 10000));
   reproduce->add_option("--repeats", repro.repeats, "repeated tests of the final weights (paper: 20)")
       ->check(CLI::Range(2, 1000));
-  reproduce->add_option("--out", repro_out, "output folder (default reproduce/guerguiev2017); finished runs are reused");
-  reproduce->add_option("--jobs", repro.jobs, "trainings run at once (default: all cores)")->check(CLI::Range(0, 64));
-  reproduce->add_option("--configs", configs_dir,
-                        "folder with the guerguiev2017 configs (sacramento2018: the folder holding sacramento2018/ "
-                        "and baselines/)");
+  reproduce->add_option("--out", repro_out,
+                        "output folder (default reproduce/guerguiev2017); finished runs are reused");
+  reproduce->add_option("--jobs", repro.jobs, "trainings run at once (default: all cores)")
+      ->check(CLI::Range(0, 64));
+  reproduce->add_option(
+      "--configs", configs_dir,
+      "folder with the guerguiev2017 configs (sacramento2018: the folder holding sacramento2018/ "
+      "and baselines/)");
   reproduce->add_option("--data", data_dir, "folder with the data sets (searched first)");
   reproduce->add_flag("--quiet", quiet, "no progress output");
 
@@ -493,9 +488,10 @@ int main(int argc, char** argv) {
         mo.trials = repro_trials;
         mo.patterns = repro_patterns;
         mo.out = repro_out.empty() ? fs::path("reproduce") / paper : fs::path(repro_out);
-        mo.configs = !configs_dir.empty()                                    ? fs::path(configs_dir)
-                     : fs::is_directory(fs::path("configs") / "sacramento2018") ? fs::path("configs")
-                                                                               : fs::path(APICAL_SOURCE_DIR) / "configs";
+        mo.configs = !configs_dir.empty() ? fs::path(configs_dir)
+                     : fs::is_directory(fs::path("configs") / "sacramento2018")
+                         ? fs::path("configs")
+                         : fs::path(APICAL_SOURCE_DIR) / "configs";
         mo.data_dir = optional_path(data_dir);
         mo.quiet = quiet;
         install_signal_handlers();
@@ -503,9 +499,10 @@ int main(int argc, char** argv) {
         return 0;
       }
       repro.out = repro_out.empty() ? fs::path("reproduce") / paper : fs::path(repro_out);
-      repro.configs = !configs_dir.empty()                           ? fs::path(configs_dir)
-                      : fs::is_directory(fs::path("configs") / paper) ? fs::path("configs") / paper
-                                                                      : fs::path(APICAL_SOURCE_DIR) / "configs" / paper;
+      repro.configs = !configs_dir.empty() ? fs::path(configs_dir)
+                      : fs::is_directory(fs::path("configs") / paper)
+                          ? fs::path("configs") / paper
+                          : fs::path(APICAL_SOURCE_DIR) / "configs" / paper;
       repro.data_dir = optional_path(data_dir);
       repro.quiet = quiet;
       install_signal_handlers();
@@ -514,8 +511,9 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (*show) {
-      fmt::print("{}", config::Config::load(schema_of(model_kind(config_file, overrides)), config_file, overrides)
-                           .to_yaml());
+      fmt::print(
+          "{}",
+          config::Config::load(schema_of(model_kind(config_file, overrides)), config_file, overrides).to_yaml());
       return 0;
     }
     if (*docs) {
