@@ -2,9 +2,11 @@
 #include "apical/models/microcircuit/sweep.hpp"
 
 #include <cmath>
+#include <utility>
 
 #include "apical/core/error.hpp"
 #include "apical/core/rng.hpp"
+#include "batch_kernels.hpp"
 
 namespace apical::microcircuit {
 namespace {
@@ -91,11 +93,16 @@ void feedforward_into(const SweepParams& p, const SweepWeights& w, SweepState& s
 
 std::string_view rule_name(Rule rule) {
   switch (rule) {
-    case Rule::microcircuit: return "microcircuit";
-    case Rule::backprop: return "backprop";
-    case Rule::fa: return "fa";
-    case Rule::dfa: return "dfa";
-    case Rule::shallow: return "shallow";
+    case Rule::microcircuit:
+      return "microcircuit";
+    case Rule::backprop:
+      return "backprop";
+    case Rule::fa:
+      return "fa";
+    case Rule::dfa:
+      return "dfa";
+    case Rule::shallow:
+      return "shallow";
   }
   return "?";
 }
@@ -113,7 +120,8 @@ void SweepParams::validate() const {
          layers.size());
   }
   for (std::size_t k = 0; k < layers.size(); ++k) {
-    if (layers[k] < 1) fail("model.layers[{}] = {} is out of range: every layer needs at least 1 neuron", k, layers[k]);
+    if (layers[k] < 1)
+      fail("model.layers[{}] = {} is out of range: every layer needs at least 1 neuron", k, layers[k]);
   }
   const auto mixing = [](double v, const char* key) {
     if (!(v >= 0 && v < 1)) fail("{} = {} is out of range: a mixing factor must lie in [0, 1)", key, v);
@@ -129,9 +137,11 @@ void SweepParams::validate() const {
   if (rule == Rule::microcircuit && rescale) {
     for (int k = 1; k <= this->n_top(); ++k) {
       if (eta_up[sz(k - 1)] > 0 && dilution(k) == 0) {
-        fail("plasticity.rescale: layer {} learns (eta_up {}) but its error is diluted to 0 by a zero mixing factor "
-             "(model.lambda_out = {}, model.lambda_apical = {}); make the mixing factors > 0 or switch rescale off",
-             k, eta_up[sz(k - 1)], lambda_out, lambda_A);
+        fail(
+            "plasticity.rescale: layer {} learns (eta_up {}) but its error is diluted to 0 by a zero mixing "
+            "factor "
+            "(model.lambda_out = {}, model.lambda_apical = {}); make the mixing factors > 0 or switch rescale off",
+            k, eta_up[sz(k - 1)], lambda_out, lambda_A);
       }
     }
   }
@@ -141,8 +151,8 @@ void SweepParams::validate() const {
   require_rate(init_pi, "init.pi");
   require_rate(init_direct, "init.direct");
   if (!(target_low > 0 && target_low < target_high && target_high < 1)) {
-    fail("training.target_low = {}, training.target_high = {}: need 0 < low < high < 1 (logistic rates)", target_low,
-         target_high);
+    fail("training.target_low = {}, training.target_high = {}: need 0 < low < high < 1 (logistic rates)",
+         target_low, target_high);
   }
 }
 
@@ -257,7 +267,8 @@ Matrix target_rates(const SweepParams& p, const std::vector<int>& labels) {
   const int n_out = p.size(p.n_top());
   Matrix t = Matrix::Constant(static_cast<Eigen::Index>(labels.size()), n_out, p.target_low);
   for (std::size_t b = 0; b < labels.size(); ++b) {
-    if (labels[b] < 0 || labels[b] >= n_out) fail("label {} is out of range for {} output neurons", labels[b], n_out);
+    if (labels[b] < 0 || labels[b] >= n_out)
+      fail("label {} is out of range for {} output neurons", labels[b], n_out);
     t(static_cast<Eigen::Index>(b), labels[b]) = p.target_high;
   }
   return t;
@@ -297,9 +308,15 @@ SweepUpdate baseline_update(const SweepParams& p, const SweepWeights& w, const S
       // delta_k = (delta_{k+1} M) phi'(a_k), M = W_{k+1} (backprop), W^down_k^T (FA); DFA: delta_N D_k^T.
       Matrix back;
       switch (rule) {
-        case Rule::fa: back = delta * w.w.down[K].transpose(); break;
-        case Rule::dfa: back = delta_out * w.direct[K].transpose(); break;
-        default: back = delta * w.w.up[K + 1]; break;
+        case Rule::fa:
+          back = delta * w.w.down[K].transpose();
+          break;
+        case Rule::dfa:
+          back = delta_out * w.direct[K].transpose();
+          break;
+        default:
+          back = delta * w.w.up[K + 1];
+          break;
       }
       delta = back.cwiseProduct(phi_prime_from_rate(s.r[K]));
     }
@@ -419,9 +436,10 @@ void check_finite(const SweepWeights& w) {
   const auto check = [](const auto& list, const char* name) {
     for (std::size_t k = 0; k < list.size(); ++k) {
       if (list[k].size() > 0 && !list[k].allFinite()) {
-        fail("non-finite weight in {}[{}]: training diverged; lower the learning rates (plasticity.eta_up) or the "
-             "mixing factors' rescaling (plasticity.rescale)",
-             name, k);
+        fail(
+            "non-finite weight in {}[{}]: training diverged; lower the learning rates (plasticity.eta_up) or the "
+            "mixing factors' rescaling (plasticity.rescale)",
+            name, k);
       }
     }
   };
@@ -431,6 +449,157 @@ void check_finite(const SweepWeights& w) {
   check(w.w.ip, "W_ip");
   check(w.w.ip_bias, "b_ip");
   check(w.w.pi, "W_pi");
+}
+
+// ---- The engine's training step ----
+
+namespace {
+
+std::size_t cols(const Matrix& m) {
+  return static_cast<std::size_t>(m.cols());
+}
+std::size_t rows(const Matrix& m) {
+  return static_cast<std::size_t>(m.rows());
+}
+
+/// out = x W^T (+ 1 b^T), or out += x W^T with accumulate.
+void times_transposed(const Matrix& x, const Matrix& w, const Vector* b, Matrix& out, bool accumulate = false) {
+  if (!accumulate) out.resize(x.rows(), w.rows());
+  kernels::times_transposed(x.data(), rows(x), cols(x), w.data(), rows(w), b != nullptr ? b->data() : nullptr,
+                            out.data(), accumulate);
+}
+
+/// W += scale post^T pre (and b += scale post^T 1 when b is given).
+void add_outer(Matrix& w, Vector* b, const Matrix& post, const Matrix& pre, double scale) {
+  kernels::add_outer(w.data(), rows(w), cols(w), post.data(), pre.data(), rows(post), scale);
+  if (b != nullptr) kernels::add_column_sums(b->data(), cols(post), post.data(), rows(post), scale);
+}
+
+template <typename Expr>
+auto logistic_of(const Expr& u) {
+  return u.unaryExpr([](double x) { return logistic(x); });
+}
+
+}  // namespace
+
+SweepTrainer::SweepTrainer(SweepParams p) : p_(std::move(p)) {
+  p_.validate();
+  const std::size_t n = sz(p_.n_top() + 1);
+  for (auto* v : {&s_.u, &s_.r, &s_.v_B, &s_.vhat_B, &s_.v_A, &s_.u_I, &s_.r_I, &s_.v_I, &delta_}) v->resize(n);
+}
+
+void SweepTrainer::sweeps(const SweepWeights& w, const Matrix& x, const std::vector<int>& labels) {
+  // The operations of upward() and downward(), element for element.
+  const int n_top = p_.n_top();
+  const auto N = sz(n_top);
+  SweepState& s = s_;
+  s.r[0] = x;
+  const bool microcircuit = p_.rule == Rule::microcircuit;
+  const bool attenuate = microcircuit && p_.reading == Reading::self_consistent;
+  for (int k = 1; k <= n_top; ++k) {
+    const auto K = sz(k);
+    times_transposed(s.r[K - 1], w.w.up[K], &w.w.up_bias[K], s.v_B[K]);
+    const double keep = attenuate && p_.is_hidden(k) ? 1.0 - p_.lambda_A : 1.0;
+    s.vhat_B[K] = keep * s.v_B[K];
+    s.u[K] = s.vhat_B[K];
+    s.r[K] = logistic_of(s.u[K]);
+  }
+  s.r_out_up = s.r[N];
+  if (!microcircuit) return;
+  for (int k = 1; k < n_top; ++k) {
+    const auto K = sz(k);
+    times_transposed(s.r[K], w.w.ip[K], &w.w.ip_bias[K], s.v_I[K]);
+    s.u_I[K] = s.v_I[K];
+    s.r_I[K] = logistic_of(s.u_I[K]);
+  }
+  s.u[N] = (1.0 - p_.lambda_out) * s.v_B[N] + p_.lambda_out * target_potentials(p_, labels);
+  s.r[N] = logistic_of(s.u[N]);
+  for (int k = n_top - 1; k >= 1; --k) {
+    const auto K = sz(k);
+    s.u_I[K] = (1.0 - p_.lambda_I) * s.v_I[K] + p_.lambda_I * s.u[K + 1];
+    s.r_I[K] = logistic_of(s.u_I[K]);
+    times_transposed(s.r[K + 1], w.w.down[K], nullptr, s.v_A[K]);
+    times_transposed(s.r_I[K], w.w.pi[K], nullptr, s.v_A[K], true);
+    s.u[K] = (1.0 - p_.lambda_A) * s.v_B[K] + p_.lambda_A * s.v_A[K];
+    s.r[K] = logistic_of(s.u[K]);
+  }
+}
+
+void SweepTrainer::learn_microcircuit(SweepWeights& w) {
+  // Eqs. 7-10 as in microcircuit_update(); each class only reads the state and, for Eq. 10, its own old weights.
+  const SweepState& s = s_;
+  const double batch = static_cast<double>(s.r[0].rows());
+  for (int k = 1; k <= p_.n_top(); ++k) {
+    const auto K = sz(k);
+    const double eta = p_.effective_eta_up(k);
+    if (eta != 0) {
+      post_ = s.r[K] - logistic_of(s.vhat_B[K]);
+      add_outer(w.w.up[K], &w.w.up_bias[K], post_, s.r[K - 1], eta / batch);
+    }
+    if (!p_.is_hidden(k)) continue;
+    const double eta_ip = p_.eta_ip_at(k);
+    if (eta_ip != 0) {
+      post_ = s.r_I[K] - logistic_of(s.v_I[K]);
+      add_outer(w.w.ip[K], &w.w.ip_bias[K], post_, s.r[K], eta_ip / batch);
+    }
+    const double eta_pi = p_.eta_pi_at(k);
+    if (eta_pi != 0) {
+      post_ = -s.v_A[K];
+      add_outer(w.w.pi[K], nullptr, post_, s.r_I[K], eta_pi / batch);
+    }
+    const double eta_down = p_.eta_down_at(k);
+    if (eta_down != 0) {
+      times_transposed(s.r[K + 1], w.w.down[K], nullptr, tmp_);
+      post_ = s.r[K] - logistic_of(tmp_);
+      add_outer(w.w.down[K], nullptr, post_, s.r[K + 1], eta_down / batch);
+    }
+  }
+}
+
+void SweepTrainer::learn_baseline(SweepWeights& w, const std::vector<int>& labels) {
+  // The deltas of baseline_update() from the weights before the mini-batch, then every layer's change.
+  const SweepState& s = s_;
+  const int n_top = p_.n_top();
+  const auto N = sz(n_top);
+  delta_[N] = (s.r[N] - target_rates(p_, labels)).cwiseProduct(phi_prime_from_rate(s.r[N]));
+  const int lowest = p_.rule == Rule::shallow ? n_top : 1;
+  for (int k = n_top - 1; k >= lowest; --k) {
+    const auto K = sz(k);
+    switch (p_.rule) {
+      case Rule::fa:
+        times_transposed(delta_[K + 1], w.w.down[K], nullptr, tmp_);
+        break;
+      case Rule::dfa:
+        times_transposed(delta_[N], w.direct[K], nullptr, tmp_);
+        break;
+      default:
+        tmp_.resize(delta_[K + 1].rows(), w.w.up[K + 1].cols());
+        kernels::times(delta_[K + 1].data(), rows(delta_[K + 1]), cols(delta_[K + 1]), w.w.up[K + 1].data(),
+                       cols(w.w.up[K + 1]), tmp_.data());
+        break;
+    }
+    delta_[K] = tmp_.cwiseProduct(phi_prime_from_rate(s.r[K]));
+  }
+  const double batch = static_cast<double>(s.r[0].rows());
+  for (int k = n_top; k >= lowest; --k) {
+    const auto K = sz(k);
+    const double scale = -p_.eta_up[K - 1];
+    if (scale != 0) add_outer(w.w.up[K], &w.w.up_bias[K], delta_[K], s.r[K - 1], scale / batch);
+  }
+}
+
+const SweepState& SweepTrainer::train_batch(SweepWeights& w, const Matrix& x, const std::vector<int>& labels) {
+  if (static_cast<std::size_t>(x.rows()) != labels.size()) {
+    fail("mini-batch has {} inputs but {} labels", x.rows(), labels.size());
+  }
+  if (x.cols() != p_.size(0)) fail("input has {} columns, but model.layers[0] = {}", x.cols(), p_.size(0));
+  sweeps(w, x, labels);
+  if (p_.rule == Rule::microcircuit) {
+    learn_microcircuit(w);
+  } else {
+    learn_baseline(w, labels);
+  }
+  return s_;
 }
 
 }  // namespace apical::microcircuit

@@ -156,8 +156,8 @@ struct Position {
   std::int64_t index = 0;          ///< examples of this epoch already done
   std::int64_t examples_done = 0;  ///< over the whole run
   std::int64_t epoch_errors = 0;
-  double epoch_loss = 0;           ///< sum over the epoch's examples
-  double epoch_seconds = 0;        ///< training time of this epoch before the last checkpoint
+  double epoch_loss = 0;     ///< sum over the epoch's examples
+  double epoch_seconds = 0;  ///< training time of this epoch before the last checkpoint
   std::vector<SweepMetrics> metrics;
 };
 
@@ -260,14 +260,16 @@ SweepWeights load_sweep_weights(const std::filesystem::path& folder, const Sweep
   SweepWeights w = SweepWeights::initial(p, seed);
   for (const Named& n : named_arrays(p, w)) {
     const auto file = folder / (n.name + ".npy");
-    if (!std::filesystem::exists(file)) fail("{}: missing (weights saved by another rule or model?)", file.string());
+    if (!std::filesystem::exists(file))
+      fail("{}: missing (weights saved by another rule or model?)", file.string());
     const io::NpyArray a = io::read_npy(file);
     fill(n, a.as<double>(), a.shape, file.string());
   }
   return w;
 }
 
-SweepSummary train_sweep(const SweepSettings& st, const data::DataSplit& data, io::RunDir& run, bool show_progress) {
+SweepSummary train_sweep(const SweepSettings& st, const data::DataSplit& data, io::RunDir& run,
+                         bool show_progress) {
   const SweepParams& p = st.params;
   p.validate();
   if (static_cast<int>(data.train.image_size()) != p.size(0)) {
@@ -282,9 +284,8 @@ SweepSummary train_sweep(const SweepSettings& st, const data::DataSplit& data, i
   }
   if (n_train == 0) fail("training.train_examples must be at least 1");
   const std::size_t val_begin = n_file - n_val;
-  const std::size_t n_epoch = st.examples_per_epoch > 0
-                                  ? std::min(n_train, static_cast<std::size_t>(st.examples_per_epoch))
-                                  : n_train;
+  const std::size_t n_epoch =
+      st.examples_per_epoch > 0 ? std::min(n_train, static_cast<std::size_t>(st.examples_per_epoch)) : n_train;
   const std::size_t n_test = std::min(static_cast<std::size_t>(st.test_examples), data.test.size());
   const std::size_t n_apical = std::min(kApicalImages, n_val);
 
@@ -321,6 +322,7 @@ SweepSummary train_sweep(const SweepSettings& st, const data::DataSplit& data, i
   summary.run_dir = run.path();
   const auto batch = static_cast<std::size_t>(st.batch_size);
   std::vector<int> labels;
+  SweepTrainer trainer(p);
   for (; pos.epoch <= st.epochs; ++pos.epoch) {
     const int epoch = pos.epoch;
     const std::vector<std::size_t> order = epoch_order(st.seed, epoch, n_train, st.shuffle);
@@ -331,19 +333,18 @@ SweepSummary train_sweep(const SweepSettings& st, const data::DataSplit& data, i
       const auto begin = static_cast<std::size_t>(pos.index);
       const std::size_t n = std::min(batch, n_epoch - begin);
       const Matrix x = image_batch(data.train, &order, begin, n, labels);
-      SweepState s;
-      const SweepUpdate d = compute_update(p, w, x, labels, &s);
+      const SweepState& s = trainer.train_batch(w, x, labels);
       const std::vector<int> predicted = argmax_rows(s.r_out_up);
       for (std::size_t b = 0; b < n; ++b) pos.epoch_errors += predicted[b] != labels[b] ? 1 : 0;
       pos.epoch_loss += 0.5 * (s.r_out_up - target_rates(p, labels)).squaredNorm();
-      apply_update(w, d);
       pos.index += static_cast<std::int64_t>(n);
       pos.examples_done += static_cast<std::int64_t>(n);
       if (++batches % 100 == 0) check_finite(w);
       progress.update(static_cast<std::uint64_t>(pos.index),
-                      fmt::format("training error {:.2f} %", 100.0 * static_cast<double>(pos.epoch_errors) /
-                                                                 static_cast<double>(pos.index)));
-      const bool stop_now = sweep_stop_requested.load() || (st.stop_after > 0 && pos.examples_done >= st.stop_after);
+                      fmt::format("training error {:.2f} %",
+                                  100.0 * static_cast<double>(pos.epoch_errors) / static_cast<double>(pos.index)));
+      const bool stop_now =
+          sweep_stop_requested.load() || (st.stop_after > 0 && pos.examples_done >= st.stop_after);
       const bool periodic =
           st.checkpoint_every > 0 && pos.examples_done % st.checkpoint_every < static_cast<std::int64_t>(n);
       if ((stop_now || periodic) && static_cast<std::size_t>(pos.index) < n_epoch) {
@@ -374,8 +375,9 @@ SweepSummary train_sweep(const SweepSettings& st, const data::DataSplit& data, i
     pos.metrics.push_back(row);
     write_metrics(run, pos.metrics);
     if (st.save_epoch_weights) save_sweep_weights(run, fmt::format("weights/epoch_{}", epoch), p, w);
-    note(fmt::format("epoch {}: training error {:.2f} %, validation error {:.2f} %, test error {:.2f} % ({:.1f} s)",
-                     epoch, row.train_error, row.validation_error, row.test_error, train_seconds));
+    note(
+        fmt::format("epoch {}: training error {:.2f} %, validation error {:.2f} %, test error {:.2f} % ({:.1f} s)",
+                    epoch, row.train_error, row.validation_error, row.test_error, train_seconds));
     Position next;
     next.epoch = epoch + 1;
     next.examples_done = pos.examples_done;

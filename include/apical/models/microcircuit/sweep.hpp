@@ -77,11 +77,11 @@ struct SweepParams {
   bool rescale = true;           ///< divide eta_up[k] by Lambda_k (the inverse mixing factor)
 
   // Initialisation: every weight ~ U(-a, a) with a = gain / sqrt(fan_in), thresholds 0.
-  double init_up = 4.0;      ///< gain of W_k (fan-in n_{k-1})
-  double init_down = 1.0;    ///< gain of W^down_k and of the FA feedback (fan-in n_{k+1})
-  double init_ip = 1.0;      ///< gain of a random W^IP_k (fan-in n_k); unused when self_predicting
-  double init_pi = 1.0;      ///< gain of a random W^PI_k (fan-in n_{k+1}); unused when self_predicting
-  double init_direct = 1.0;  ///< gain of the DFA matrices D_k (fan-in n_N)
+  double init_up = 4.0;         ///< gain of W_k (fan-in n_{k-1})
+  double init_down = 1.0;       ///< gain of W^down_k and of the FA feedback (fan-in n_{k+1})
+  double init_ip = 1.0;         ///< gain of a random W^IP_k (fan-in n_k); unused when self_predicting
+  double init_pi = 1.0;         ///< gain of a random W^PI_k (fan-in n_{k+1}); unused when self_predicting
+  double init_direct = 1.0;     ///< gain of the DFA matrices D_k (fan-in n_N)
   bool self_predicting = true;  ///< closed-form self-predicting W^IP, W^PI (spec 4.2, in the two-sweep reading)
 
   // Targets (spec 8.4): one-hot rates.
@@ -122,11 +122,11 @@ struct SweepWeights {
 
 /// The state of a mini-batch after the sweeps (rows = examples). Indexed by k like Activity.
 struct SweepState {
-  std::vector<Matrix> u, r;        ///< somata and rates, k = 0..N (u[0] unused, r[0] = input)
-  std::vector<Matrix> v_B, vhat_B; ///< basal potentials and predictions, k = 1..N
-  std::vector<Matrix> v_A;         ///< apical potentials, hidden k (zero after the upward sweep)
+  std::vector<Matrix> u, r;           ///< somata and rates, k = 0..N (u[0] unused, r[0] = input)
+  std::vector<Matrix> v_B, vhat_B;    ///< basal potentials and predictions, k = 1..N
+  std::vector<Matrix> v_A;            ///< apical potentials, hidden k (zero after the upward sweep)
   std::vector<Matrix> u_I, r_I, v_I;  ///< interneurons, hidden k
-  Matrix r_out_up;                 ///< output rates after the upward sweep (the prediction without nudging)
+  Matrix r_out_up;                    ///< output rates after the upward sweep (the prediction without nudging)
 };
 
 /// Upward sweep from input rates x (B x n_0).
@@ -150,6 +150,29 @@ Matrix target_potentials(const SweepParams& p, const std::vector<int>& labels);
 SweepUpdate compute_update(const SweepParams& p, const SweepWeights& w, const Matrix& x,
                            const std::vector<int>& labels, SweepState* state = nullptr);
 void apply_update(SweepWeights& w, const SweepUpdate& d);
+
+/// The training step of the engine: compute_update and apply_update in one, with the weights changed in place by
+/// the small-batch kernels of src/models/microcircuit/batch_kernels.hpp and every buffer kept from one mini-batch
+/// to the next (no allocation after the first). It agrees with the reference pair to rounding (tested for every
+/// rule, both readings and every plastic weight class); its summation order is fixed, so the same inputs give the
+/// same weights on every machine and instruction set.
+class SweepTrainer {
+ public:
+  explicit SweepTrainer(SweepParams p);
+  /// Sweeps and learning of one mini-batch (x: B x n_0, B labels), the weights updated in place. Returns the
+  /// state the changes were computed from (r_out_up: the prediction before learning); valid until the next call.
+  const SweepState& train_batch(SweepWeights& w, const Matrix& x, const std::vector<int>& labels);
+
+ private:
+  void sweeps(const SweepWeights& w, const Matrix& x, const std::vector<int>& labels);
+  void learn_microcircuit(SweepWeights& w);
+  void learn_baseline(SweepWeights& w, const std::vector<int>& labels);
+
+  SweepParams p_;
+  SweepState s_;
+  Matrix post_, tmp_;
+  std::vector<Matrix> delta_;
+};
 
 /// The gradient of the baselines' loss L = 1/(2B) sum_b ||r_N - r_trgt||^2 by backprop (dL/dW, dL/db for every
 /// layer), the reference of the finite-difference test. Rule-independent.
