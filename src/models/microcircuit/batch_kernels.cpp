@@ -2,14 +2,8 @@
 #include "batch_kernels.hpp"
 
 #include <algorithm>
-#include <cstring>
 
-// One clone per instruction set, chosen at load time (GCC function multi-versioning).
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define APICAL_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define APICAL_CLONES
-#endif
+#include "core/simd.hpp"
 
 namespace apical::microcircuit::kernels {
 namespace {
@@ -23,12 +17,10 @@ typedef double v8 __attribute__((vector_size(64)));  // NOLINT(modernize-use-usi
 constexpr std::size_t kLanes = 8;
 
 __attribute__((always_inline)) inline v8 load8(const double* p) {
-  v8 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
+  return simd::load<v8>(p);
 }
 __attribute__((always_inline)) inline void store8(double* p, v8 v) {
-  std::memcpy(p, &v, sizeof v);
+  simd::store(p, v);
 }
 __attribute__((always_inline)) inline double lane_sum(v8 a) {
   return ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));

@@ -1,14 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "kernels.hpp"
 
-#include <cstring>
-
-// One clone per instruction set, chosen at load time (GCC function multi-versioning).
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-#define APICAL_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define APICAL_CLONES
-#endif
+#include "core/simd.hpp"
 
 namespace apical::segregated::kernels {
 
@@ -35,12 +28,10 @@ namespace {
 typedef double v4 __attribute__((vector_size(32)));  // NOLINT(modernize-use-using): GCC attribute syntax
 
 __attribute__((always_inline)) inline v4 load4(const double* p) {
-  v4 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
+  return simd::load<v4>(p);
 }
 __attribute__((always_inline)) inline void store4(double* p, v4 v) {
-  std::memcpy(p, &v, sizeof v);
+  simd::store(p, v);
 }
 
 // A block of 16 neurons is four vectors, kept in registers (the loops below have constant trip counts).
