@@ -161,6 +161,18 @@ void BM_ExponentialDraw(benchmark::State& state) {
   state.SetLabel("items = exponential draws (Philox4x64-10 + ziggurat)");
 }
 
+/// The noise of the microcircuit's full dynamics: one standard normal per neuron and step.
+void BM_NormalDraw(benchmark::State& state) {
+  apical::Stream s(14, "bench.machine.normal");
+  for (auto _ : state) {
+    double sum = 0;
+    for (int k = 0; k < 100; ++k) sum += s.normal();
+    benchmark::DoNotOptimize(sum);
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 100);
+  state.SetLabel("items = normal draws (Philox4x64-10 + ziggurat)");
+}
+
 void BM_UniformDraw(benchmark::State& state) {
   apical::Stream s(13, "bench.machine.uniform");
   for (auto _ : state) {
@@ -182,4 +194,5 @@ BENCHMARK(BM_DenseBasal500x784)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Sigmoid510)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_WeightUpdate500x784)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ExponentialDraw)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_NormalDraw)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_UniformDraw)->Unit(benchmark::kMicrosecond);

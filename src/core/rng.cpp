@@ -48,49 +48,63 @@ void Stream::seek(std::uint64_t position) {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Exponential variates by the ziggurat method (Marsaglia & Tsang 2000), exact for the standard exponential
-// density f(x) = exp(-x) up to the 53-bit resolution of the uniforms, as inversion is.
+// The ziggurat method (Marsaglia & Tsang 2000) for a decreasing density f on x >= 0 (unnormalised), exact up to
+// the 53-bit resolution of the uniforms, as inversion is.
 //
 // The area under f is covered by 256 layers of equal area v: layer 0 is the base strip [0, r] x [0, f(r)] together
 // with the tail x > r; layer i >= 1 is the rectangle [0, x_i] x [f(x_i), f(x_{i+1})] with x_1 = r,
 // x_{i+1} = f^-1(f(x_i) + v / x_i) and x_256 = 0. One 64-bit word picks a layer (its low 8 bits) and a point
-// x = U x_i in it (its top 53 bits); x < x_{i+1} lies under f for sure (about 97.8 % of draws). Otherwise the
+// x = U x_i in it (its top 53 bits); x < x_{i+1} lies under f for sure (about 98-99 % of draws). Otherwise the
 // point is accepted if a uniform height in the layer falls under f(x); in the base layer, x >= r falls into the
-// tail, which by memorylessness is r plus a fresh exponential, drawn by inversion. r and v are the published
-// constants for 256 layers; v makes the layers fill the area exactly (x_256 = 0 to 1e-12).
+// tail, which each density draws its own way.
 namespace {
 
 struct Ziggurat {
-  static constexpr int kLayers = 256;
-  static constexpr double kR = 7.69711747013104972;
-  static constexpr double kV = 0.0039496598225815571993;
+  static constexpr std::size_t kLayers = 256;
   std::array<double, kLayers + 1> x{};  // x[0] = v / f(r): the base strip's width as a rectangle of area v
   std::array<double, kLayers + 1> f{};  // f(x[i]) (f[0] = f(r))
 
-  Ziggurat() {
-    x[0] = kV / std::exp(-kR);
-    x[1] = kR;
-    for (int i = 1; i < kLayers; ++i)
-      x[static_cast<std::size_t>(i) + 1] =
-          -std::log(std::exp(-x[static_cast<std::size_t>(i)]) + kV / x[static_cast<std::size_t>(i)]);
+  template <class Density, class Inverse>
+  Ziggurat(double r, double v, Density density, Inverse inverse) {
+    x[0] = v / density(r);
+    x[1] = r;
+    for (std::size_t i = 1; i + 1 < kLayers; ++i) x[i + 1] = inverse(density(x[i]) + v / x[i]);
     x[kLayers] = 0.0;
-    for (int i = 0; i <= kLayers; ++i) f[static_cast<std::size_t>(i)] = std::exp(-x[static_cast<std::size_t>(i)]);
-    f[0] = std::exp(-kR);
+    for (std::size_t i = 0; i <= kLayers; ++i) f[i] = density(x[i]);
+    f[0] = density(r);
   }
 };
 
-const Ziggurat kZiggurat;
+// Exponential, f(x) = exp(-x): r and v are the published constants for 256 layers; v makes the layers fill the
+// area exactly (x_256 = 0 to 1e-12). The tail beyond r is, by memorylessness, r plus a fresh exponential.
+constexpr double kExpR = 7.69711747013104972;
+const Ziggurat kExponential(
+    kExpR, 0.0039496598225815571993, [](double x) { return std::exp(-x); },
+    [](double y) { return -std::log(y); });
+
+// Half-normal, f(x) = exp(-x^2 / 2): r is the published constant for 256 layers and v the exact area of the base
+// layer, r f(r) + the tail integral sqrt(pi / 2) erfc(r / sqrt 2), so that x_256 = 0 to 1e-14. Tail: Marsaglia's
+// (1964) method. A ninth bit of the word gives the sign.
+constexpr double kNormalR = 3.6541528853610088;
+double half_normal_density(double x) {
+  return std::exp(-0.5 * x * x);
+}
+const Ziggurat kNormal(
+    kNormalR,
+    kNormalR * half_normal_density(kNormalR) +
+        std::sqrt(std::numbers::pi / 2.0) * std::erfc(kNormalR / std::numbers::sqrt2),
+    half_normal_density, [](double y) { return y >= 1.0 ? 0.0 : std::sqrt(-2.0 * std::log(y)); });
 
 }  // namespace
 
 double Stream::standard_exponential() {
-  const Ziggurat& z = kZiggurat;
+  const Ziggurat& z = kExponential;
   for (;;) {
     const std::uint64_t word = next_u64();
     const std::size_t i = word & 0xFFU;
     const double x = static_cast<double>(word >> 11) * 0x1.0p-53 * z.x[i];
     if (x < z.x[i + 1]) return x;
-    if (i == 0) return Ziggurat::kR - std::log(uniform_pos());
+    if (i == 0) return kExpR - std::log(uniform_pos());
     // The wedge between x_{i+1} and x_i: accept under the curve.
     if (z.f[i] + uniform() * (z.f[i + 1] - z.f[i]) < std::exp(-x)) return x;
   }
@@ -101,9 +115,23 @@ double Stream::exponential(double rate) {
 }
 
 double Stream::normal() {
-  const double u1 = uniform_pos();
-  const double u2 = uniform();
-  return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * std::numbers::pi * u2);
+  const Ziggurat& z = kNormal;
+  for (;;) {
+    const std::uint64_t word = next_u64();
+    const std::size_t i = word & 0xFFU;
+    const double sign = (word & 0x100U) != 0 ? -1.0 : 1.0;
+    const double x = static_cast<double>(word >> 11) * 0x1.0p-53 * z.x[i];
+    if (x < z.x[i + 1]) return sign * x;
+    if (i == 0) {
+      // Tail x > r: x = r + a with a ~ exponential(r), accepted with probability exp(-a^2 / 2).
+      for (;;) {
+        const double a = -std::log(uniform_pos()) / kNormalR;
+        const double b = -std::log(uniform_pos());
+        if (2.0 * b >= a * a) return sign * (kNormalR + a);
+      }
+    }
+    if (z.f[i] + uniform() * (z.f[i + 1] - z.f[i]) < half_normal_density(x)) return sign * x;
+  }
 }
 
 double Stream::wald(double mean, double shape) {
