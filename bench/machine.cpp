@@ -148,40 +148,35 @@ void BM_WeightUpdate500x784(benchmark::State& state) {
   state.SetLabel("items = multiply-adds; bytes = W read + written");
 }
 
-/// The random numbers of the spike generators: an exponential waiting time (one log) per input spike and per
-/// candidate of the thinned neurons, plus a uniform per candidate.
-void BM_ExponentialDraw(benchmark::State& state) {
-  apical::Stream s(12, "bench.machine.exponential");
+/// 100 draws per iteration from a stream of its own; items = draws.
+template <class Draw>
+void draws(benchmark::State& state, std::uint64_t seed, const char* name, Draw draw, const char* label) {
+  apical::Stream s(seed, name);
   for (auto _ : state) {
     double sum = 0;
-    for (int k = 0; k < 100; ++k) sum += s.exponential(0.2);
+    for (int k = 0; k < 100; ++k) sum += draw(s);
     benchmark::DoNotOptimize(sum);
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 100);
-  state.SetLabel("items = exponential draws (Philox4x64-10 + ziggurat)");
+  state.SetLabel(label);
+}
+
+/// The random numbers of the spike generators: an exponential waiting time (one log) per input spike and per
+/// candidate of the thinned neurons, plus a uniform per candidate.
+void BM_ExponentialDraw(benchmark::State& state) {
+  draws(state, 12, "bench.machine.exponential", [](apical::Stream& s) { return s.exponential(0.2); },
+        "items = exponential draws (Philox4x64-10 + ziggurat)");
 }
 
 /// The noise of the microcircuit's full dynamics: one standard normal per neuron and step.
 void BM_NormalDraw(benchmark::State& state) {
-  apical::Stream s(14, "bench.machine.normal");
-  for (auto _ : state) {
-    double sum = 0;
-    for (int k = 0; k < 100; ++k) sum += s.normal();
-    benchmark::DoNotOptimize(sum);
-  }
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 100);
-  state.SetLabel("items = normal draws (Philox4x64-10 + ziggurat)");
+  draws(state, 14, "bench.machine.normal", [](apical::Stream& s) { return s.normal(); },
+        "items = normal draws (Philox4x64-10 + ziggurat)");
 }
 
 void BM_UniformDraw(benchmark::State& state) {
-  apical::Stream s(13, "bench.machine.uniform");
-  for (auto _ : state) {
-    double sum = 0;
-    for (int k = 0; k < 100; ++k) sum += s.uniform();
-    benchmark::DoNotOptimize(sum);
-  }
-  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 100);
-  state.SetLabel("items = uniform draws (Philox4x64-10)");
+  draws(state, 13, "bench.machine.uniform", [](apical::Stream& s) { return s.uniform(); },
+        "items = uniform draws (Philox4x64-10)");
 }
 
 }  // namespace
