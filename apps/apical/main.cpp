@@ -92,16 +92,12 @@ struct Ending {
 template <typename Body>
 int run_with_meta(io::RunDir& run, nlohmann::json meta, Body body) {
   install_signal_handlers();
-  try {
-    const Ending end = body();
-    io::finish_meta(meta, end.completed ? "completed" : "interrupted");
-    run.write_meta(meta);
-    return end.exit_code;
-  } catch (const std::exception& e) {
-    io::finish_meta(meta, std::string("failed: ") + e.what());
-    run.write_meta(meta);
-    throw;
-  }
+  Ending end;
+  io::record_ending(run, meta, [&] {
+    end = body();
+    return end.completed;
+  });
+  return end.exit_code;
 }
 
 /// The last line of an epoch-based training: where the results are, or how to continue.
