@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "apical/data/dataset.hpp"
+
 namespace apical::test {
 
 /// A fresh, empty temporary folder, removed when the object goes out of scope.
@@ -38,6 +40,21 @@ CommandResult run_cli(const std::vector<std::string>& args, const std::filesyste
 
 /// The message of the apical::Error that f throws, or "(no error)".
 std::string error_of(const std::function<void()>& f);
+
+/// n synthetic rows x cols images, labels drawn from the stream (seed, "synthetic"): pixel j of an image of class
+/// `label` is lit (128..255) when lit(j, label), otherwise with probability `noise`.
+data::Dataset synthetic_images(std::size_t n, std::uint64_t seed, const std::string& name, std::size_t rows,
+                               std::size_t cols, double noise,
+                               const std::function<bool(std::size_t j, std::size_t label)>& lit);
+/// A small synthetic stand-in for MNIST: 6 x 6 images in which each class lights its own 3 pixels, plus 5 % noise
+/// (train from seed 1, test from seed 2), so that a small network learns it in an epoch or two.
+data::DataSplit synthetic_data(std::size_t n_train, std::size_t n_test);
+/// Writes a split as the four plain (not gzipped) IDX files of MNIST into base/mnist/, where `--data base` finds
+/// them: runs of the real commands on synthetic data, without the MNIST files.
+void write_mnist_files(const data::DataSplit& split, const std::filesystem::path& base);
+
+/// The cells of some columns of a CSV file, row after row (e.g. a run's error columns, without its wall times).
+std::vector<std::string> csv_cells(const std::filesystem::path& file, const std::vector<std::string>& columns);
 
 /// Writes a file (tests only; not atomic).
 void write_text(const std::filesystem::path& path, const std::string& content);

@@ -92,16 +92,12 @@ struct Ending {
 template <typename Body>
 int run_with_meta(io::RunDir& run, nlohmann::json meta, Body body) {
   install_signal_handlers();
-  try {
-    const Ending end = body();
-    io::finish_meta(meta, end.completed ? "completed" : "interrupted");
-    run.write_meta(meta);
-    return end.exit_code;
-  } catch (const std::exception& e) {
-    io::finish_meta(meta, std::string("failed: ") + e.what());
-    run.write_meta(meta);
-    throw;
-  }
+  Ending end;
+  io::record_ending(run, meta, [&] {
+    end = body();
+    return end.completed;
+  });
+  return end.exit_code;
 }
 
 /// The last line of an epoch-based training: where the results are, or how to continue.
@@ -409,9 +405,22 @@ int main(int argc, char** argv) {
   reproduce->add_option("--figure", repro.figures,
                         "figure (repeatable): guerguiev2017 6, 6s1, 8, 8s1, 9; sacramento2018 1, 2, 3, s1");
   std::int64_t repro_trials = 0;
-  int repro_patterns = 0;
+  int repro_patterns = 0, repro_seeds = 1;
+  double repro_speedup = 1;
+  std::vector<std::string> repro_conditions;
   reproduce->add_option("--trials", repro_trials, "sacramento2018 Fig 2: training trials (shortened run)")
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{1000000000}));
+  auto* seeds_option =
+      reproduce->add_option("--seeds", repro_seeds, "sacramento2018 Fig 3: train every condition with seeds 1..N")
+          ->check(CLI::Range(1, 1000));
+  auto* condition_option = reproduce->add_option(
+      "--condition", repro_conditions,
+      "sacramento2018 Fig 3: only this condition (repeatable): microcircuit, frozen_hidden, learned_topdown, "
+      "backprop, fa, dfa, shallow, backprop_1000");
+  auto* speedup_option = reproduce->add_option(
+      "--speedup", repro_speedup,
+      "sacramento2018 Fig 2: time compression F: every learning rate x F, trials / F (an approximation, not the "
+      "paper's protocol)");
   reproduce->add_option("--patterns", repro_patterns, "sacramento2018 Fig S1: patterns (shortened run)")
       ->check(CLI::Range(1, 100000000));
   reproduce->add_flag("--all", all_figures, "every figure");
@@ -424,9 +433,10 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 10000));
   reproduce->add_option("--repeats", repro.repeats, "repeated tests of the final weights (paper: 20)")
       ->check(CLI::Range(2, 1000));
-  reproduce->add_option("--out", repro_out,
-                        "output folder (default reproduce/guerguiev2017); finished runs are reused");
-  reproduce->add_option("--jobs", repro.jobs, "trainings run at once (default: all cores)")
+  reproduce->add_option(
+      "--out", repro_out,
+      "output folder (default reproduce/PAPER); finished runs are reused, stopped ones continue");
+  reproduce->add_option("--jobs", repro.jobs, "trainings run at once, each single-threaded (default: all cores)")
       ->check(CLI::Range(0, 64));
   reproduce->add_option(
       "--configs", configs_dir,
@@ -487,6 +497,10 @@ int main(int argc, char** argv) {
         mo.test_examples = repro.test_examples;
         mo.trials = repro_trials;
         mo.patterns = repro_patterns;
+        mo.seeds = repro_seeds;
+        mo.conditions = repro_conditions;
+        mo.speedup = repro_speedup;
+        mo.jobs = repro.jobs;
         mo.out = repro_out.empty() ? fs::path("reproduce") / paper : fs::path(repro_out);
         mo.configs = !configs_dir.empty() ? fs::path(configs_dir)
                      : fs::is_directory(fs::path("configs") / "sacramento2018")
@@ -497,6 +511,9 @@ int main(int argc, char** argv) {
         install_signal_handlers();
         fmt::print("report: {}\n", microcircuit::reproduce_sacramento(mo).string());
         return 0;
+      }
+      for (const auto* opt : {seeds_option, condition_option, speedup_option}) {
+        if (opt->count() > 0) fail("{} applies to sacramento2018 only", opt->get_name());
       }
       repro.out = repro_out.empty() ? fs::path("reproduce") / paper : fs::path(repro_out);
       repro.configs = !configs_dir.empty() ? fs::path(configs_dir)

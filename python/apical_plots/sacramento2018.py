@@ -3,8 +3,11 @@
 
 Each figure is written as PNG and SVG beside its data: Fig 1C (apical and interneuron errors around the teaching
 onset), Fig S1 (learning the self-predicting state), Fig 2 (teacher-student regression error and weight
-alignment), Fig 3B (MNIST test error per epoch of the microcircuit and the baselines).
+alignment), Fig 3B (MNIST test error per epoch of the microcircuit and the baselines: the mean over the seeds, with
+error bars of the final test error from Fig_3B_seeds.csv when several seeds were run).
 """
+import csv
+import math
 import os
 
 import matplotlib
@@ -79,19 +82,42 @@ def fig2(folder):
     return save(fig, folder, "Fig_2")
 
 
+def seed_finals(folder):
+    """Fig_3B_seeds.csv (one row per condition and seed) as {condition: (epochs, [final test errors])}."""
+    path = os.path.join(folder, "Fig_3B_seeds.csv")
+    out = {}
+    if not os.path.exists(path):
+        return out
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            epochs, errors = out.setdefault(row["condition"], (int(row["epochs"]), []))
+            errors.append(float(row["final_test_error_pct"]))
+    return out
+
+
 def fig3(folder):
+    """Test error per epoch (with several seeds: their mean), and the final test error's mean +- SD over the seeds
+    as an error bar at the last epoch when Fig_3B_seeds.csv is there."""
     path = os.path.join(folder, "Fig_3B.csv")
     if not os.path.exists(path):
         return []
     h, c = read_csv(path)
+    finals = seed_finals(folder)
+    seeds = max((len(e) for _, e in finals.values()), default=1)
     fig, ax = plt.subplots(figsize=(6, 3.6))
     for k, label in enumerate(h[1:]):
-        ax.plot(c[0], c[k + 1], color=COLOURS[k % len(COLOURS)], ls="-" if k < len(COLOURS) else "--", label=label)
+        colour = COLOURS[k % len(COLOURS)]
+        ax.plot(c[0], c[k + 1], color=colour, ls="-" if k < len(COLOURS) else "--", label=label)
+        if label in finals and len(finals[label][1]) > 1:
+            epochs, errors = finals[label]
+            mean = sum(errors) / len(errors)
+            sd = math.sqrt(sum((e - mean) ** 2 for e in errors) / (len(errors) - 1))
+            ax.errorbar([epochs], [mean], yerr=[sd], color=colour, fmt="o", ms=3, capsize=3)
     ax.set_xlabel("epoch")
-    ax.set_ylabel("test error (%)")
+    ax.set_ylabel("test error (%)" if seeds == 1 else f"test error (%), mean of {seeds} seeds")
     ax.set_yscale("log")
     ax.legend(frameon=False, fontsize=8)
-    ax.set_title("Fig 3B: MNIST")
+    ax.set_title("Fig 3B: MNIST" + ("" if seeds == 1 else " (bars: mean +- SD of the final error)"))
     return save(fig, folder, "Fig_3B")
 
 

@@ -33,6 +33,24 @@ class FiguresTest(unittest.TestCase):
                 self.assertIn(os.path.join(folder, name + ".png"), written)
                 self.assertTrue(os.path.getsize(os.path.join(folder, name + ".png")) > 1000)
 
+    def test_fig3_error_bars_from_the_seeds(self):
+        with tempfile.TemporaryDirectory() as folder:
+            self.write(folder, "Fig_3B.csv", ["epoch", "microcircuit", "shallow"], [[0, 90, 90], [1, 5, 9], [2, 3, 8.5]])
+            header = ["condition", "seed", "epochs", "final_test_error_pct", "best_validation_epoch",
+                      "test_error_at_best_validation_pct", "best_validation_error_pct", "final_validation_error_pct",
+                      "final_train_error_pct", "wall_s", "run"]
+            self.write(folder, "Fig_3B_seeds.csv", header,
+                       [["microcircuit", 1, 2, 2.9, 2, 2.9, 2.5, 2.5, 1, 60, "runs/microcircuit-seed1"],
+                        ["microcircuit", 2, 2, 3.1, 1, 3.2, 2.6, 2.7, 1, 61, "runs/microcircuit-seed2"],
+                        ["shallow", 1, 2, 8.5, 2, 8.5, 8, 8, 7, 1, "runs/shallow-seed1"]])
+            self.assertEqual(sacramento2018.seed_finals(folder),
+                             {"microcircuit": (2, [2.9, 3.1]), "shallow": (2, [8.5])})
+            written = sacramento2018.fig3(folder)
+            self.assertIn(os.path.join(folder, "Fig_3B.png"), written)
+            with open(os.path.join(folder, "Fig_3B.svg")) as f:
+                svg = f.read()
+            self.assertIn("mean of 2 seeds", svg)
+
     def test_missing_files_draw_nothing(self):
         with tempfile.TemporaryDirectory() as folder:
             self.assertEqual(sacramento2018.plot_all(folder), [])

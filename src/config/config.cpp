@@ -575,6 +575,15 @@ bool operator==(const Config& a, const Config& b) {
   return true;
 }
 
+bool same_settings(const Config& cfg, const fs::path& file) {
+  if (!fs::exists(file)) return false;
+  try {
+    return Config::load(cfg.schema(), file) == cfg;
+  } catch (const Error&) {
+    return false;  // written under options that no longer exist, or damaged: not the same run
+  }
+}
+
 std::optional<std::string> peek(const fs::path& file, const std::vector<std::string>& overrides,
                                 std::string_view key) {
   std::map<std::string, YAML::Node, std::less<>> leaves;

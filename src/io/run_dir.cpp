@@ -1,11 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "apical/io/run_dir.hpp"
 
-#include "apical_build_commit.hpp"
-
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <array>
 #include <cerrno>
 #include <chrono>
@@ -16,6 +15,7 @@
 
 #include "apical/core/error.hpp"
 #include "apical/io/atomic_file.hpp"
+#include "apical_build_commit.hpp"
 
 namespace apical::io {
 namespace fs = std::filesystem;
@@ -199,7 +199,9 @@ std::string git_commit(const fs::path& repo) {
   }
 }
 
-std::string build_commit() { return APICAL_BUILD_COMMIT; }
+std::string build_commit() {
+  return APICAL_BUILD_COMMIT;
+}
 
 std::string iso8601_utc_now() {
   const auto now = std::chrono::system_clock::now();
@@ -250,6 +252,44 @@ void finish_meta(nlohmann::json& meta, std::string_view status) {
   const auto stop = parse_iso8601_utc(end);
   meta["wall_seconds"] = start && stop ? nlohmann::json(*stop - *start) : nlohmann::json(nullptr);
   meta["status"] = std::string(status);
+}
+
+bool record_ending(const RunDir& run, nlohmann::json& meta, const std::function<bool()>& body) {
+  try {
+    const bool completed = body();
+    finish_meta(meta, completed ? "completed" : "interrupted");
+    run.write_meta(meta);
+    return completed;
+  } catch (const std::exception& e) {
+    finish_meta(meta, std::string("failed: ") + e.what());
+    run.write_meta(meta);
+    throw;
+  }
+}
+
+nlohmann::json sitting_meta(const fs::path& folder, std::uint64_t seed, std::string_view paper, bool resumed) {
+  nlohmann::json meta = make_meta(seed, 0, nullptr);
+  meta["reproduce"] = std::string(paper);
+  nlohmann::json commits = nlohmann::json::array();
+  if (resumed && fs::exists(folder / kMetaFile)) {
+    const auto old = nlohmann::json::parse(read_file(folder / kMetaFile));
+    if (old.contains("commits")) {
+      commits = old["commits"];
+    } else if (old.contains("git_commit")) {
+      commits.push_back(old["git_commit"]);
+    }
+  }
+  if (std::find(commits.begin(), commits.end(), meta["git_commit"]) == commits.end())
+    commits.push_back(meta["git_commit"]);
+  meta["commits"] = commits;
+  return meta;
+}
+
+std::string commits_cell(const nlohmann::json& meta) {
+  std::string out;
+  for (const auto& c : meta.value("commits", nlohmann::json::array({meta.value("git_commit", "unknown")})))
+    out += (out.empty() ? "" : ", ") + fmt::format("`{}`", c.get<std::string>().substr(0, 12));
+  return out;
 }
 
 }  // namespace apical::io

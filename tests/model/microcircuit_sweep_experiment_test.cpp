@@ -16,31 +16,7 @@
 namespace apical::microcircuit {
 namespace {
 
-/// 6 x 6 images: each class lights its own pixels, plus sparse noise.
-data::DataSplit synthetic_data(std::size_t n_train, std::size_t n_test) {
-  auto make = [](std::size_t n, std::uint64_t seed, const std::string& name) {
-    data::Dataset d;
-    d.name = name;
-    d.rows = 6;
-    d.cols = 6;
-    d.pixels.assign(n * 36, 0);
-    d.labels.resize(n);
-    Stream s(seed, "synthetic");
-    for (std::size_t k = 0; k < n; ++k) {
-      const auto label = static_cast<std::uint8_t>(s.below(10));
-      d.labels[k] = label;
-      for (std::size_t j = 0; j < 36; ++j) {
-        const bool on = j / 3 == label || s.uniform() < 0.05;
-        if (on) d.pixels[k * 36 + j] = static_cast<std::uint8_t>(128 + s.below(128));
-      }
-    }
-    return d;
-  };
-  data::DataSplit split;
-  split.train = make(n_train, 1, "synthetic/train");
-  split.test = make(n_test, 2, "synthetic/test");
-  return split;
-}
+using test::synthetic_data;
 
 SweepSettings small_settings(Rule rule) {
   SweepSettings st;
@@ -77,16 +53,12 @@ std::vector<double> final_weights(const io::RunDir& run, const SweepParams& p) {
   return all;
 }
 
+/// The columns of metrics.csv that a resumed run must reproduce exactly (all but the wall times).
+const std::vector<std::string> kErrorColumns = {
+    "epoch", "train_error_pct", "train_loss", "validation_error_pct", "test_error_pct", "apical_rms"};
+
 std::vector<std::string> error_columns(const io::RunDir& run) {
-  const io::CsvTable t = io::CsvTable::read(run.file("metrics.csv"));
-  std::vector<std::string> out;
-  for (std::size_t r = 0; r < t.rows(); ++r) {
-    for (const char* c : {"epoch", "train_error_pct", "train_loss", "validation_error_pct", "test_error_pct",
-                          "apical_rms"}) {
-      out.push_back(t.cell(r, c));
-    }
-  }
-  return out;
+  return test::csv_cells(run.file("metrics.csv"), kErrorColumns);
 }
 
 class SweepResume : public ::testing::TestWithParam<Rule> {};
@@ -164,8 +136,9 @@ TEST(SweepExperiment, SplitTooLargeIsAnError) {
   test::TempDir tmp("sweep_split");
   SweepSettings st = small_settings(Rule::backprop);
   io::RunDir run = io::RunDir::create("split", tmp / "run", false);
-  EXPECT_NE(test::error_of([&] { train_sweep(st, data, run, false); })
-                .find("training.train_examples (150) + training.validation_examples (40) exceed the 100 images"),
+  EXPECT_NE(test::error_of([&] {
+              train_sweep(st, data, run, false);
+            }).find("training.train_examples (150) + training.validation_examples (40) exceed the 100 images"),
             std::string::npos);
 }
 
@@ -205,14 +178,13 @@ TEST(SweepConfig, DefaultsAndErrorsNameTheKey) {
   EXPECT_NE(rule.find("backprop"), std::string::npos) << rule;
 
   const std::string count = test::error_of([] {
-    sweep_settings_from_config(config::Config::from_string(
-        microcircuit_schema(), "model:\n  layers: [784, 1000, 10]\n", "mc.yaml"));
+    sweep_settings_from_config(
+        config::Config::from_string(microcircuit_schema(), "model:\n  layers: [784, 1000, 10]\n", "mc.yaml"));
   });
   EXPECT_NE(count.find("plasticity.eta_up has 3 entries, but model.layers needs 2"), std::string::npos) << count;
 
-  const std::string lambda = test::error_of([] {
-    config::Config::from_string(microcircuit_schema(), "model:\n  lambda_out: 1.5\n", "mc.yaml");
-  });
+  const std::string lambda = test::error_of(
+      [] { config::Config::from_string(microcircuit_schema(), "model:\n  lambda_out: 1.5\n", "mc.yaml"); });
   EXPECT_NE(lambda.find("model.lambda_out"), std::string::npos) << lambda;
 }
 

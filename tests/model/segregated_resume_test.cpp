@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // Exact resume: a run stopped after k examples and resumed from its checkpoint must end with bit-for-bit the
 // same weights and metrics as an uninterrupted run. Synthetic data keeps this a fast test.
+#include <gtest/gtest.h>
+
+#include <cstring>
+
 #include "apical/core/error.hpp"
 #include "apical/io/archive.hpp"
 #include "apical/io/npy.hpp"
@@ -8,37 +12,18 @@
 #include "apical/models/segregated/experiment.hpp"
 #include "test_support.hpp"
 
-#include <gtest/gtest.h>
-
-#include <cstring>
-
 namespace apical::segregated {
 namespace {
 
 /// Digit-like synthetic images: each class lights its own band of rows, plus sparse noise.
 data::DataSplit synthetic_data(std::size_t n_train, std::size_t n_test) {
-  auto make = [](std::size_t n, std::uint64_t seed, const std::string& name) {
-    data::Dataset d;
-    d.name = name;
-    d.rows = 28;
-    d.cols = 28;
-    d.pixels.assign(n * 784, 0);
-    d.labels.resize(n);
-    Stream s(seed, "synthetic");
-    for (std::size_t k = 0; k < n; ++k) {
-      const auto label = static_cast<std::uint8_t>(s.below(10));
-      d.labels[k] = label;
-      for (std::size_t j = 0; j < 784; ++j) {
-        const std::size_t row = j / 28;
-        const bool band = row >= 2 + 2 * static_cast<std::size_t>(label) && row < 4 + 2 * static_cast<std::size_t>(label);
-        if (band || s.uniform() < 0.03) d.pixels[k * 784 + j] = static_cast<std::uint8_t>(128 + s.below(128));
-      }
-    }
-    return d;
+  const auto band = [](std::size_t j, std::size_t label) {
+    const std::size_t row = j / 28;
+    return row >= 2 + 2 * label && row < 4 + 2 * label;
   };
   data::DataSplit split;
-  split.train = make(n_train, 1, "synthetic/train");
-  split.test = make(n_test, 2, "synthetic/test");
+  split.train = test::synthetic_images(n_train, 1, "synthetic/train", 28, 28, 0.03, band);
+  split.test = test::synthetic_images(n_test, 2, "synthetic/test", 28, 28, 0.03, band);
   return split;
 }
 
@@ -56,7 +41,7 @@ ExperimentSettings small_settings(Mode mode) {
   st.quick_test_every = 15;  // quick tests (and the state resets after them) must not break exactness
   st.quick_test_examples = 5;
   st.threads = 2;
-  st.record_angles = true;    // the analysis recorders must resume exactly too
+  st.record_angles = true;  // the analysis recorders must resume exactly too
   st.record_jacobian = true;
   st.record_losses = true;
   return st;
@@ -113,8 +98,9 @@ TEST_P(Resume, StoppedAndResumedRunEqualsUninterruptedRun) {
     }
   }
   EXPECT_EQ(test::read_text(whole.file("quick_tests.csv")), test::read_text(parts.file("quick_tests.csv")));
-  for (const char* f : {"analysis/angles_epoch_1.csv", "analysis/angles_epoch_2.csv", "analysis/jacobian_epoch_1.csv",
-                        "analysis/jacobian_epoch_2.csv", "analysis/losses_epoch_1.csv", "analysis/losses_epoch_2.csv"}) {
+  for (const char* f :
+       {"analysis/angles_epoch_1.csv", "analysis/angles_epoch_2.csv", "analysis/jacobian_epoch_1.csv",
+        "analysis/jacobian_epoch_2.csv", "analysis/losses_epoch_1.csv", "analysis/losses_epoch_2.csv"}) {
     const std::string a_text = test::read_text(whole.file(f));
     EXPECT_FALSE(a_text.empty()) << f;
     EXPECT_EQ(a_text, test::read_text(parts.file(f))) << f;

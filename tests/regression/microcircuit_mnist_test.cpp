@@ -9,9 +9,9 @@
 
 #include "apical/config/config.hpp"
 #include "apical/data/dataset.hpp"
+#include "apical/io/csv.hpp"
 #include "apical/io/npy.hpp"
 #include "apical/io/run_dir.hpp"
-#include "apical/io/csv.hpp"
 #include "apical/models/microcircuit/reproduce.hpp"
 #include "apical/models/microcircuit/sweep_experiment.hpp"
 #include "test_support.hpp"
@@ -31,9 +31,10 @@ std::string config_path(const std::string& rel) {
 }
 
 SweepSettings short_run(const std::string& config, const config::Schema& schema) {
-  SweepSettings st = sweep_settings_from_config(config::Config::load(
-      schema, config_path(config),
-      {"training.epochs=1", "training.examples_per_epoch=10000", "test.examples=2000", "training.save_epoch_weights=false"}));
+  SweepSettings st = sweep_settings_from_config(
+      config::Config::load(schema, config_path(config),
+                           {"training.epochs=1", "training.examples_per_epoch=10000", "test.examples=2000",
+                            "training.save_epoch_weights=false"}));
   st.validation_examples = 2000;
   return st;
 }
@@ -65,10 +66,23 @@ TEST(MicrocircuitMnist, TenThousandImagesOfBackpropLearn) {
 }
 
 std::vector<std::string> tiny(const std::string& config, const fs::path& out) {
-  return {"train", config_path(config), "--data", test::shared_data_dir().string(), "--quiet",
-          "--set", "training.examples_per_epoch=300", "--set", "training.epochs=2", "--set", "test.examples=200",
-          "--set", "training.validation_examples=200", "--set", "training.checkpoint_every=100",
-          "--out", out.string()};
+  return {"train",
+          config_path(config),
+          "--data",
+          test::shared_data_dir().string(),
+          "--quiet",
+          "--set",
+          "training.examples_per_epoch=300",
+          "--set",
+          "training.epochs=2",
+          "--set",
+          "test.examples=200",
+          "--set",
+          "training.validation_examples=200",
+          "--set",
+          "training.checkpoint_every=100",
+          "--out",
+          out.string()};
 }
 
 std::vector<double> final_weights(const fs::path& run) {
@@ -92,7 +106,8 @@ TEST(MicrocircuitCli, TrainTestAndResumeForBothModelTypes) {
       EXPECT_TRUE(fs::exists(tmp / "whole" / f)) << config << ": " << f;
     }
     const std::string metrics = test::read_text(tmp / "whole" / "metrics.csv");
-    EXPECT_EQ(metrics.rfind("epoch,train_error_pct,train_loss,validation_error_pct,test_error_pct,apical_rms", 0), 0U);
+    EXPECT_EQ(metrics.rfind("epoch,train_error_pct,train_loss,validation_error_pct,test_error_pct,apical_rms", 0),
+              0U);
 
     const auto t = test::run_cli({"test", (tmp / "whole").string(), "--data", test::shared_data_dir().string()});
     ASSERT_EQ(t.exit_code, 0) << t.output;
@@ -108,8 +123,8 @@ TEST(MicrocircuitCli, TrainTestAndResumeForBothModelTypes) {
     const auto bad = test::run_cli({"resume", (tmp / "parts").string(), "--set", "plasticity.eta_up=[1,1,1]"});
     EXPECT_NE(bad.exit_code, 0);
     EXPECT_NE(bad.output.find("cannot be changed when resuming"), std::string::npos) << bad.output;
-    const auto p2 = test::run_cli({"resume", (tmp / "parts").string(), "--quiet", "--data",
-                                   test::shared_data_dir().string()});
+    const auto p2 =
+        test::run_cli({"resume", (tmp / "parts").string(), "--quiet", "--data", test::shared_data_dir().string()});
     ASSERT_EQ(p2.exit_code, 0) << p2.output;
     const auto a = final_weights(tmp / "whole");
     const auto b = final_weights(tmp / "parts");
@@ -144,6 +159,7 @@ TEST(MicrocircuitReproduce, ShortenedFig3TrainsEveryConditionAndReusesFinishedRu
   o.out = tmp / "out";
   o.configs = fs::path(APICAL_SOURCE_DIR) / "configs";
   o.data_dir = test::shared_data_dir();
+  o.jobs = 2;
   o.quiet = true;
   const std::string first = test::read_text(reproduce_sacramento(o));
   for (const char* s : {"## Fig 3", "shortened run", "1.96 %", "1.53 %", "8.4 %", "2.11 %", "2.48 %"}) {
@@ -157,9 +173,11 @@ TEST(MicrocircuitReproduce, ShortenedFig3TrainsEveryConditionAndReusesFinishedRu
     EXPECT_LE(t.number(1, c.id), 100) << c.id;
   }
   EXPECT_LT(t.number(1, "shallow"), 75);  // the single layer does learn something from 300 images (52 %)
-  const auto stamp = fs::last_write_time(o.out / "runs" / "backprop" / "metrics.csv");
+  const auto stamp = fs::last_write_time(o.out / "runs" / "backprop-seed1" / "metrics.csv");
   const std::string second = test::read_text(reproduce_sacramento(o));
-  EXPECT_EQ(fs::last_write_time(o.out / "runs" / "backprop" / "metrics.csv"), stamp);  // reused, not retrained
+  EXPECT_EQ(fs::last_write_time(o.out / "runs" / "backprop-seed1" / "metrics.csv"),
+            stamp);  // reused, not retrained
+  EXPECT_NE(second.find("| `runs/backprop-seed1` | backprop | 1 | reused |"), std::string::npos) << second;
   EXPECT_EQ(io::CsvTable::read(o.out / "Fig_3B.csv").str(), t.str());
 }
 

@@ -411,6 +411,22 @@ TEST(ToYaml, RoundTripsAndIsDeterministic) {
   EXPECT_NE(reloaded, Config::defaults(schema));
 }
 
+TEST(SameSettings, ComparesValuesNotTextAndFailsClosed) {
+  const Schema schema = test_schema();
+  test::TempDir dir("config-same");
+  const Config config = Config::from_string(schema, "seed: 3\n", "exp.yaml", {"training.epochs=5"});
+  test::write_text(dir / "resolved.yaml", config.to_yaml());
+  EXPECT_TRUE(same_settings(config, dir / "resolved.yaml"));
+  // Another spelling of the same values (an old run's file without the options added since) is the same run.
+  test::write_text(dir / "short.yaml", "seed: 3\ntraining: {epochs: 5}\n");
+  EXPECT_TRUE(same_settings(config, dir / "short.yaml"));
+  test::write_text(dir / "other.yaml", "seed: 4\ntraining: {epochs: 5}\n");
+  EXPECT_FALSE(same_settings(config, dir / "other.yaml"));
+  test::write_text(dir / "removed.yaml", "seed: 3\ntraining: {epochs: 5, gone: 1}\n");
+  EXPECT_FALSE(same_settings(config, dir / "removed.yaml"));
+  EXPECT_FALSE(same_settings(config, dir / "missing.yaml"));
+}
+
 // ---- peek
 
 TEST(Peek, ReadsOneRawValueWithoutASchema) {

@@ -160,6 +160,12 @@ class Config {
   std::string source_;
 };
 
+/// Whether the config in `file` (e.g. a run folder's config.yaml), loaded with cfg's schema, has the same values
+/// as `cfg` (is_set() and source() are not compared; options added to the schema since the file was written take
+/// their defaults, so runs carry across versions). False when the file is missing or no longer loads (an option
+/// since removed, a value now out of range, a damaged file).
+bool same_settings(const Config& cfg, const std::filesystem::path& file);
+
 /// Reads one key's raw value from a file (with its `extends:` chain) and overrides, without a schema and without
 /// validating anything else: used to choose a schema (e.g. by model.type). Returns the scalar's text, a list in
 /// flow style ("[500, 10]"), or nullopt if the key is not given (or given as null). Unreadable files, YAML

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <span>
@@ -76,5 +77,18 @@ std::string iso8601_utc_now();
 nlohmann::json make_meta(std::uint64_t seed, int argc, const char* const* argv);
 /// Adds end_time, wall_seconds (since start_time) and status: "completed", "failed: <message>", "interrupted".
 void finish_meta(nlohmann::json& meta, std::string_view status);
+
+/// Runs a training (`body` returns whether it completed) and records how it ended in the run's meta.json
+/// (finish_meta): "completed", "interrupted", or "failed: <message>", after which the exception is rethrown.
+bool record_ending(const RunDir& run, nlohmann::json& meta, const std::function<bool()>& body);
+
+/// meta.json of one sitting of a run that a `reproduce` command trains: make_meta(seed) with "reproduce": paper
+/// and "commits": the commit of every program that trained the run, those of its earlier sittings first (from the
+/// meta.json already in `folder`, when `resumed`), so that a run continued by a newer binary names both.
+nlohmann::json sitting_meta(const std::filesystem::path& folder, std::uint64_t seed, std::string_view paper,
+                            bool resumed);
+/// The "commits" of a run's meta.json (its git_commit when it has none) as a report cell:
+/// "`0123456789ab`, `...`" (12 characters each).
+std::string commits_cell(const nlohmann::json& meta);
 
 }  // namespace apical::io

@@ -268,8 +268,8 @@ SweepWeights load_sweep_weights(const std::filesystem::path& folder, const Sweep
   return w;
 }
 
-SweepSummary train_sweep(const SweepSettings& st, const data::DataSplit& data, io::RunDir& run,
-                         bool show_progress) {
+SweepSummary train_sweep(const SweepSettings& st, const data::DataSplit& data, io::RunDir& run, bool show_progress,
+                         const std::function<void(const SweepMetrics&)>& on_epoch) {
   const SweepParams& p = st.params;
   p.validate();
   if (static_cast<int>(data.train.image_size()) != p.size(0)) {
@@ -383,6 +383,7 @@ SweepSummary train_sweep(const SweepSettings& st, const data::DataSplit& data, i
     next.examples_done = pos.examples_done;
     next.metrics = pos.metrics;
     write_checkpoint(run, p, w, next);
+    if (on_epoch) on_epoch(row);
     pos = next;
     pos.epoch = epoch;  // the loop increments it
     const bool stop_now = sweep_stop_requested.load() || (st.stop_after > 0 && pos.examples_done >= st.stop_after);

@@ -4,15 +4,12 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <atomic>
 #include <cmath>
 #include <limits>
 #include <map>
 #include <mutex>
 #include <optional>
 #include <set>
-#include <sstream>
-#include <thread>
 
 #include "apical/analysis/plots.hpp"
 #include "apical/analysis/stats.hpp"
@@ -38,11 +35,11 @@ struct Job {
   int epochs = 60;
   config::Config config = config::Config::defaults(schema());
   fs::path folder;
-  std::vector<double> test_curve;  ///< test error per epoch (0 = initial)
+  std::vector<double> test_curve;    ///< test error per epoch (0 = initial)
   std::vector<double> wall_seconds;  ///< wall time per epoch (training and its test)
-  std::vector<double> repeats;     ///< repeated final tests
-  bool need_repeats = false;       ///< used by a test-error panel (angle-only runs skip the repeated tests)
-  std::vector<double> angles;      ///< Fig 7A: per-example angles of all epochs
+  std::vector<double> repeats;       ///< repeated final tests
+  bool need_repeats = false;         ///< used by a test-error panel (angle-only runs skip the repeated tests)
+  std::vector<double> angles;        ///< Fig 7A: per-example angles of all epochs
   std::vector<double> eig_pm,
       eig_mp;  ///< Fig 5S1A: per-example eigenvalue condition (product of means, mean of products)
 };
@@ -79,16 +76,6 @@ std::string hex_hash(std::string_view text) {
 // apical whose config differs only by options added since (they take their defaults) is the same run: it is
 // found by loading each candidate's config.yaml with today's schema and comparing the resolved configs, so that
 // runs continue across versions.
-// The resolved config without its comment lines (which name the file it came from).
-std::string settings_text(const config::Config& cfg) {
-  std::string out;
-  std::istringstream in(cfg.to_yaml());
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind('#', 0) != 0) out += line + '\n';
-  }
-  return out;
-}
-
 fs::path run_folder(const fs::path& runs, const std::string& id, int epochs, const config::Config& cfg) {
   const std::string resolved = cfg.to_yaml();
   const std::string prefix = fmt::format("{}-{}ep-", id, epochs);
@@ -102,12 +89,7 @@ fs::path run_folder(const fs::path& runs, const std::string& id, int epochs, con
   }
   std::sort(candidates.begin(), candidates.end());
   for (const auto& folder : candidates) {
-    try {
-      if (settings_text(config::Config::load(schema(), folder / "config.yaml")) == settings_text(cfg))
-        return folder;
-    } catch (const Error&) {
-      // written under options that no longer exist, or incomplete: not this run
-    }
+    if (config::same_settings(cfg, folder / "config.yaml")) return folder;
   }
   return exact;
 }
@@ -270,9 +252,7 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
     }
   }
 
-  const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
-  const int n_jobs = std::max(
-      1, std::min<int>(opt.jobs > 0 ? opt.jobs : static_cast<int>(cores), static_cast<int>(order.size())));
+  const int n_jobs = job_workers(opt.jobs, order.size());
   const auto first = settings_from_config(jobs.at(order.front()).config);
   const data::DataSplit data = data::load_dataset(data::parse_dataset_kind(first.dataset), opt.data_dir);
   fs::create_directories(opt.out / "runs");
@@ -283,10 +263,10 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
     const std::lock_guard<std::mutex> lock(print_mutex);
     fmt::print(stderr, "{}\n", line);
   };
-  std::atomic<std::size_t> next{0};
-  parallel_for(n_jobs, [&](int /*w*/) {
-    try {
-      for (std::size_t k = next++; k < order.size(); k = next++) {
+  // A failure stops the other trainings at their next example (they checkpoint); so does a signal.
+  const std::size_t started = run_jobs(
+      n_jobs, order.size(),
+      [&](std::size_t k) {
         Job& job = jobs.at(order[k]);
         ExperimentSettings st = settings_from_config(job.config);
         st.threads = n_jobs > 1 ? 1 : 0;
@@ -301,18 +281,7 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
           io::RunDir run =
               resume ? io::RunDir::open(job.folder) : io::RunDir::create(job.condition->id, job.folder, true);
           run.write_text("config.yaml", job.config.to_yaml());
-          nlohmann::json m = io::make_meta(st.seed, 0, nullptr);
-          m["reproduce"] = "guerguiev2017";
-          // A run trained in several sittings keeps the commit of every program that trained it.
-          nlohmann::json commits = nlohmann::json::array();
-          if (resume && fs::exists(meta)) {
-            const auto old = nlohmann::json::parse(io::read_file(meta));
-            if (old.contains("commits")) commits = old["commits"];
-            else if (old.contains("git_commit")) commits.push_back(old["git_commit"]);
-          }
-          if (std::find(commits.begin(), commits.end(), m["git_commit"]) == commits.end())
-            commits.push_back(m["git_commit"]);
-          m["commits"] = commits;
+          nlohmann::json m = io::sitting_meta(job.folder, st.seed, "guerguiev2017", resume);
           run.write_meta(m);
           say(fmt::format("[{}/{}] {} {} ({} epochs) in {}", k + 1, order.size(), resume ? "resuming" : "training",
                           job.condition->id, job.epochs, job.folder.string()));
@@ -323,11 +292,9 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
                               job.condition->id, row.epoch, job.epochs, row.test_error, row.train_error,
                               row.wall_seconds));
           };
-          const TrainSummary s = train(st, data, run, !opt.quiet && n_jobs == 1, epoch_line);
-          io::finish_meta(m, s.completed ? "completed" : "interrupted");
-          run.write_meta(m);
-          if (!s.completed)
-            fail("{}: training was stopped; run the command again to continue", job.folder.string());
+          const bool completed = io::record_ending(
+              run, m, [&] { return train(st, data, run, !opt.quiet && n_jobs == 1, epoch_line).completed; });
+          if (!completed) fail("{}: training was stopped; run the command again to continue", job.folder.string());
         } else {
           say(fmt::format("[{}/{}] reusing {}", k + 1, order.size(), job.folder.string()));
         }
@@ -353,7 +320,7 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
         if (!job.need_repeats) {
           say(fmt::format("done: {} ({} epochs): {} recorded examples", job.condition->id, job.epochs,
                           std::max(job.angles.size(), job.eig_pm.size())));
-          continue;
+          return;
         }
         // Repeated tests of the final weights (reused when already there).
         const fs::path rep = job.folder / "tests" / "repeats_final.csv";
@@ -380,12 +347,9 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
         const auto s = analysis::summarize(job.repeats);
         say(fmt::format("done: {} ({} epochs): {} repeated tests, mean {:.2f} %", job.condition->id, job.epochs,
                         job.repeats.size(), s.mean));
-      }
-    } catch (const std::exception&) {
-      stop_requested.store(true);  // stop the other trainings at their next example (they checkpoint)
-      throw;
-    }
-  });
+      },
+      stop_requested);
+  if (started < order.size()) fail("stopped before every training had started; run the command again to continue");
 
   // Source-data files and the report.
   std::string report = "# Guerguiev et al. 2017: reproduction report\n\n";
@@ -703,13 +667,12 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
   const std::string plots = analysis::draw_plots("guerguiev2017", opt.out);
   say(plots);
   report += "## Plots\n\n" + plots + "\n";
-  report += "\n## Runs\n\n| condition | epochs | folder | trained by commit(s) | training wall time |\n|---|---|---|---|---|\n";
+  report +=
+      "\n## Runs\n\n| condition | epochs | folder | trained by commit(s) | training wall time "
+      "|\n|---|---|---|---|---|\n";
   for (const auto& key : order) {
     const Job& job = jobs.at(key);
-    const auto m = nlohmann::json::parse(io::read_file(job.folder / "meta.json"));
-    std::string commits;
-    for (const auto& c : m.value("commits", nlohmann::json::array({m.value("git_commit", "unknown")})))
-      commits += (commits.empty() ? "" : ", ") + fmt::format("`{}`", c.get<std::string>().substr(0, 12));
+    const std::string commits = io::commits_cell(nlohmann::json::parse(io::read_file(job.folder / "meta.json")));
     double seconds = 0;
     for (double w : job.wall_seconds) seconds += std::isfinite(w) ? w : 0.0;
     report += fmt::format("| {} | {} | `{}` | {} | {:.1f} min |\n", job.condition->id, job.epochs,

@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,15 +31,15 @@ struct SweepSettings {
   std::uint64_t seed = 1;
   SweepParams params;
   int epochs = 50;
-  int batch_size = 10;                        ///< the paper: 10 for every rule
-  std::int64_t train_examples = 55000;        ///< the first N images of the training file
-  std::int64_t validation_examples = 5000;    ///< the last N images of the training file
-  std::int64_t examples_per_epoch = 0;        ///< 0 = all training examples
-  std::int64_t test_examples = 10000;         ///< the first N test images
+  int batch_size = 10;                      ///< the paper: 10 for every rule
+  std::int64_t train_examples = 55000;      ///< the first N images of the training file
+  std::int64_t validation_examples = 5000;  ///< the last N images of the training file
+  std::int64_t examples_per_epoch = 0;      ///< 0 = all training examples
+  std::int64_t test_examples = 10000;       ///< the first N test images
   bool shuffle = true;
-  std::int64_t checkpoint_every = 10000;      ///< examples between checkpoints (also at every epoch end); 0 = epochs
-  std::int64_t stop_after = 0;                ///< stop (resumable) after this many examples; 0 = never
-  bool save_epoch_weights = true;             ///< weights/epoch_N/ after every epoch
+  std::int64_t checkpoint_every = 10000;  ///< examples between checkpoints (also at every epoch end); 0 = epochs
+  std::int64_t stop_after = 0;            ///< stop (resumable) after this many examples; 0 = never
+  bool save_epoch_weights = true;         ///< weights/epoch_N/ after every epoch
   std::string dataset = "mnist";
 };
 
@@ -71,9 +72,12 @@ struct SweepSummary {
   std::filesystem::path run_dir;
 };
 
-/// Trains (or, when the run folder holds a checkpoint, resumes) the run in `run`.
+/// Trains (or, when the run folder holds a checkpoint, resumes) the run in `run`. `on_epoch`, if given, is called
+/// with each finished epoch's metrics once they and the epoch's checkpoint are written (also when show_progress is
+/// off: a caller running several trainings at once prints one line per epoch); it may set sweep_stop_requested,
+/// and the run then stops there.
 SweepSummary train_sweep(const SweepSettings& settings, const data::DataSplit& data, io::RunDir& run,
-                         bool show_progress = true);
+                         bool show_progress = true, const std::function<void(const SweepMetrics&)>& on_epoch = {});
 
 /// Weights as .npy files in `folder` of the run: W_up_k, b_up_k (all rules), W_down_k (microcircuit, fa),
 /// W_ip_k, b_ip_k, W_pi_k (microcircuit), D_k (dfa).
