@@ -378,10 +378,25 @@ TEST_F(ReproduceTiny, Fig3ReusesFinishedRunsAlsoUnderTheOldFolderName) {
   EXPECT_EQ(b.cell(1, "final_test_error_pct"), a.cell(1, "final_test_error_pct"));
   // ... and not when it does not (another number of epochs).
   o.epochs = 1;
+  o.conditions = {"shallow"};
   reproduce_sacramento(o);
   EXPECT_TRUE(fs::exists(o.out / "runs/shallow-seed1"));
   EXPECT_EQ(io::CsvTable::read(o.out / "runs/shallow-seed1/metrics.csv").rows(), 2u);
   EXPECT_EQ(io::CsvTable::read(o.out / "runs/shallow/metrics.csv").rows(), 3u);
+}
+
+TEST_F(ReproduceTiny, Fig3NeverDeletesAFinishedRunWithOtherSettings) {
+  ReproduceOptions o = options("out", {"backprop"}, 1);
+  reproduce_sacramento(o);
+  const fs::path run = o.out / "runs/backprop-seed1";
+  const std::string metrics = test::read_text(run / "metrics.csv");
+  o.epochs = 1;  // a shortened check into the folder of the full run
+  const std::string what = test::error_of([&] { reproduce_sacramento(o); });
+  EXPECT_NE(what.find(run.string()), std::string::npos) << what;
+  EXPECT_NE(what.find("other settings"), std::string::npos) << what;
+  EXPECT_NE(what.find("--out"), std::string::npos) << what;
+  EXPECT_EQ(test::read_text(run / "metrics.csv"), metrics);
+  EXPECT_TRUE(fs::exists(run / "weights/final"));
 }
 
 /// The columns of metrics.csv that a resumed run must reproduce exactly (all but the wall times).
@@ -521,8 +536,12 @@ TEST_F(ReproduceTiny, Fig2SpeedupScalesEveryLearningRateAndDividesTheTrials) {
         "stand for about 40 trials at the paper's rates", "it is not the paper's protocol"}) {
     EXPECT_NE(report.find(s), std::string::npos) << s << "\n" << report;
   }
-  // --trials wins over the division; the rates are still scaled.
+  // --trials wins over the division; the rates are still scaled (another folder: the finished runs above have
+  // other settings, and a command never deletes those).
   o.trials = 6;
+  EXPECT_NE(test::error_of([&] { reproduce_sacramento(o); }).find("holds a run with other settings"),
+            std::string::npos);
+  o.out = tmp_ / "out-trials";
   const std::string with_trials = test::read_text(reproduce_sacramento(o));
   EXPECT_NE(with_trials.find("6 trials (--trials; the config has 40)"), std::string::npos) << with_trials;
   EXPECT_EQ(config::Config::load(dynamics_schema(), o.out / "runs/fig2-microcircuit-x4/config.yaml")

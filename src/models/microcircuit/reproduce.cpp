@@ -129,6 +129,15 @@ void sitting(const ReproduceOptions& o, Run& r, const std::string& data_folder,
     return;
   }
   const bool resumed = prior == Prior::stopped;
+  if (!resumed && fs::exists(r.folder / "meta.json") &&
+      !config::same_settings(r.config, r.folder / "config.yaml") &&
+      (fs::exists(r.folder / "checkpoint.apical") || fs::exists(r.folder / "metrics.csv"))) {
+    // A run with other settings (say a full-length one, when this is a shortened check) is never deleted.
+    fail(
+        "{}: {} holds a run with other settings (its config.yaml differs from this command's); use another "
+        "--out, or move or delete that folder to train it again",
+        r.label, r.folder.string());
+  }
   if (!resumed && fs::exists(r.folder / "meta.json")) {
     say(o, fmt::format("{}: replacing {} (another config, or stopped without a checkpoint)", r.label,
                        r.folder.string()));
