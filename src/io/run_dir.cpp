@@ -8,6 +8,7 @@
 #include <array>
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -15,6 +16,7 @@
 
 #include "apical/core/error.hpp"
 #include "apical/io/atomic_file.hpp"
+#include "apical/io/csv.hpp"
 #include "apical_build_commit.hpp"
 
 namespace apical::io {
@@ -169,6 +171,29 @@ fs::path RunDir::prepare(const fs::path& relative) const {
 
 void RunDir::write_text(const fs::path& relative, std::string_view content) const {
   write_file_atomic(prepare(relative), content);
+}
+
+void RunDir::write_metrics(const std::vector<std::string>& header,
+                           const std::vector<std::vector<double>>& rows) const {
+  CsvTable table(header);
+  nlohmann::json json = nlohmann::json::array();
+  for (const auto& row : rows) {
+    if (row.size() != header.size()) fail("metrics row of {} values for {} columns", row.size(), header.size());
+    std::vector<CsvValue> cells;
+    nlohmann::json object = nlohmann::json::object();
+    for (std::size_t c = 0; c < row.size(); ++c) {
+      const double v = row[c];
+      const bool whole = header[c] == "epoch" && std::isfinite(v);
+      cells.emplace_back(whole ? CsvValue(static_cast<std::int64_t>(v)) : CsvValue(v));
+      object[header[c]] = whole              ? nlohmann::json(static_cast<std::int64_t>(v))
+                          : std::isfinite(v) ? nlohmann::json(v)
+                                             : nlohmann::json(nullptr);
+    }
+    table.add_row(cells);
+    json.push_back(std::move(object));
+  }
+  write_text("metrics.csv", table.str());
+  write_text("metrics.json", json.dump(2) + "\n");
 }
 
 void RunDir::write_meta(const nlohmann::json& meta) const {

@@ -6,6 +6,7 @@
 
 #include <ctime>
 #include <functional>
+#include <limits>
 #include <regex>
 
 #include "apical/core/error.hpp"
@@ -66,6 +67,22 @@ TEST(RunDir, ExplicitOutFolderIsUsedExactly) {
   // An existing empty folder is fine.
   fs::create_directories(dir / "empty");
   EXPECT_EQ(RunDir::create("n", dir / "empty", false).path(), dir / "empty");
+}
+
+TEST(RunDir, MetricsCsvAndJsonHoldTheSameRows) {
+  test::TempDir dir("rundir");
+  const RunDir run = RunDir::create("n", dir / "out", false);
+  const double nan = std::numeric_limits<double>::quiet_NaN();
+  run.write_metrics({"epoch", "test_error_pct", "wall_s"}, {{0, 90.25, nan}, {1, 9.5, 61.25}});
+  EXPECT_EQ(test::read_text(run.file("metrics.csv")), "epoch,test_error_pct,wall_s\n0,90.25,nan\n1,9.5,61.25\n");
+  const auto json = nlohmann::json::parse(test::read_text(run.file("metrics.json")));
+  ASSERT_EQ(json.size(), 2u);
+  EXPECT_TRUE(json[0]["epoch"].is_number_integer());
+  EXPECT_EQ(json[1]["epoch"].get<int>(), 1);
+  EXPECT_TRUE(json[0]["wall_s"].is_null());
+  EXPECT_DOUBLE_EQ(json[1]["test_error_pct"].get<double>(), 9.5);
+  EXPECT_NE(error_of([&] { run.write_metrics({"epoch", "x"}, {{1}}); }).find("1 values for 2 columns"),
+            std::string::npos);
 }
 
 TEST(RunDir, RefusesNonEmptyOutWithoutOverwrite) {

@@ -49,6 +49,11 @@ class RunDir {
     io::write_npy(prepare(relative), std::span<const T>(values), shape);
   }
 
+  /// metrics.csv and metrics.json from the same per-epoch rows (one value per column of `header`): the CSV with
+  /// every number as printed by fmt, the JSON as an array of one object per row, with non-finite values as null
+  /// and the column "epoch" as a whole number.
+  void write_metrics(const std::vector<std::string>& header, const std::vector<std::vector<double>>& rows) const;
+
   /// meta.json (pretty-printed, written atomically).
   void write_meta(const nlohmann::json& meta) const;
   nlohmann::json read_meta() const;

@@ -110,25 +110,14 @@ void fill(const Named& a, const std::vector<double>& data, const std::vector<std
 // ---- metrics ---------------------------------------------------------------------------------------------------
 
 void write_metrics(const io::RunDir& run, const std::vector<SweepMetrics>& rows) {
-  io::CsvTable table({"epoch", "train_error_pct", "train_loss", "validation_error_pct", "test_error_pct",
-                      "apical_rms", "wall_s", "examples_per_s"});
-  nlohmann::json json = nlohmann::json::array();
-  auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
+  std::vector<std::vector<double>> values;
   for (const auto& r : rows) {
-    table.add_row({io::CsvValue(r.epoch), io::CsvValue(r.train_error), io::CsvValue(r.train_loss),
-                   io::CsvValue(r.validation_error), io::CsvValue(r.test_error), io::CsvValue(r.apical),
-                   io::CsvValue(r.wall_seconds), io::CsvValue(r.examples_per_second)});
-    json.push_back({{"epoch", r.epoch},
-                    {"train_error_pct", num(r.train_error)},
-                    {"train_loss", num(r.train_loss)},
-                    {"validation_error_pct", num(r.validation_error)},
-                    {"test_error_pct", num(r.test_error)},
-                    {"apical_rms", num(r.apical)},
-                    {"wall_s", num(r.wall_seconds)},
-                    {"examples_per_s", num(r.examples_per_second)}});
+    values.push_back({static_cast<double>(r.epoch), r.train_error, r.train_loss, r.validation_error, r.test_error,
+                      r.apical, r.wall_seconds, r.examples_per_second});
   }
-  run.write_text("metrics.csv", table.str());
-  run.write_text("metrics.json", json.dump(2) + "\n");
+  run.write_metrics({"epoch", "train_error_pct", "train_loss", "validation_error_pct", "test_error_pct",
+                     "apical_rms", "wall_s", "examples_per_s"},
+                    values);
 }
 
 nlohmann::json metrics_to_json(const std::vector<SweepMetrics>& rows) {

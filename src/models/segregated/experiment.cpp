@@ -60,22 +60,13 @@ int thread_count(int requested) {
 // ---- metrics files ---------------------------------------------------------------------------------------------
 
 void write_metrics(const io::RunDir& run, const std::vector<EpochMetrics>& rows) {
-  io::CsvTable table({"epoch", "test_error_pct", "train_error_pct", "mean_loss", "wall_s", "examples_per_s"});
-  nlohmann::json json = nlohmann::json::array();
+  std::vector<std::vector<double>> values;
   for (const auto& r : rows) {
-    table.add_row({io::CsvValue(static_cast<double>(r.epoch)), io::CsvValue(r.test_error),
-                   io::CsvValue(r.train_error), io::CsvValue(r.mean_loss), io::CsvValue(r.wall_seconds),
-                   io::CsvValue(r.examples_per_second)});
-    auto num = [](double v) { return std::isfinite(v) ? nlohmann::json(v) : nlohmann::json(nullptr); };
-    json.push_back({{"epoch", r.epoch},
-                    {"test_error_pct", num(r.test_error)},
-                    {"train_error_pct", num(r.train_error)},
-                    {"mean_loss", num(r.mean_loss)},
-                    {"wall_s", num(r.wall_seconds)},
-                    {"examples_per_s", num(r.examples_per_second)}});
+    values.push_back({static_cast<double>(r.epoch), r.test_error, r.train_error, r.mean_loss, r.wall_seconds,
+                      r.examples_per_second});
   }
-  run.write_text("metrics.csv", table.str());
-  run.write_text("metrics.json", json.dump(2) + "\n");
+  run.write_metrics({"epoch", "test_error_pct", "train_error_pct", "mean_loss", "wall_s", "examples_per_s"},
+                    values);
 }
 
 nlohmann::json metrics_to_json(const std::vector<EpochMetrics>& rows) {
