@@ -154,7 +154,7 @@ TEST(SweepConfig, DefaultsAndErrorsNameTheKey) {
   EXPECT_EQ(st.params.rule, Rule::microcircuit);
   // The schema's defaults are the tuned settings of configs/sacramento2018/mnist_microcircuit.yaml.
   EXPECT_DOUBLE_EQ(st.params.lambda_A, 0.3);
-  EXPECT_EQ(st.params.eta_up, (std::vector<double>{1.0, 0.00252, 0.012}));
+  EXPECT_EQ(st.params.eta_up, (std::vector<double>{20.0, 0.00252, 0.012}));
   EXPECT_DOUBLE_EQ(st.params.init_up, 4.0);
   EXPECT_EQ(sweep_settings_from_config(config::Config::defaults(baseline_schema())).params.eta_up,
             (std::vector<double>{0.3, 0.3, 0.3}));

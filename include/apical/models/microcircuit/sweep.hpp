@@ -70,7 +70,7 @@ struct SweepParams {
   double lambda_I = 0.3;    ///< interneuron nudging, g_som,I / (g_D + g_som,I)
 
   // Learning rates per mini-batch update (dimensionless).
-  std::vector<double> eta_up = {1.0, 0.00252, 0.012};  ///< W_k and b_k, one per k = 1..N
+  std::vector<double> eta_up = {20.0, 0.00252, 0.012};  ///< W_k and b_k, one per k = 1..N
   std::vector<double> eta_ip;    ///< W^IP_k, one per hidden k; empty = tracking rate (tracking_eta_ip)
   std::vector<double> eta_pi;    ///< W^PI_k, one per hidden k; empty = all 0 (fixed)
   std::vector<double> eta_down;  ///< W^down_k by Eq. 10, one per hidden k; empty = all 0 (fixed)
