@@ -106,12 +106,17 @@ struct Run {
   std::string how = "not run";  ///< after sitting(): "trained", "resumed" or "reused"
 };
 
-enum class Prior { none, finished, stopped };
+enum class Prior { none, finished, stopped, other };
 
-/// What a run folder holds for this config: a finished run, a stopped one with its checkpoint, or nothing usable
-/// (no run, another config, or a stop without a checkpoint).
+/// What a run folder holds for this config: a finished run, a stopped one with its checkpoint, a run with other
+/// settings that has something to lose (metrics or a checkpoint), or nothing usable (no run, or a stop without a
+/// checkpoint).
 Prior prior_run(const fs::path& folder, const config::Config& cfg) {
-  if (!fs::exists(folder / "meta.json") || !config::same_settings(cfg, folder / "config.yaml")) return Prior::none;
+  if (!fs::exists(folder / "meta.json")) return Prior::none;
+  if (!config::same_settings(cfg, folder / "config.yaml")) {
+    const bool has_work = fs::exists(folder / "checkpoint.apical") || fs::exists(folder / "metrics.csv");
+    return has_work ? Prior::other : Prior::none;
+  }
   const auto meta = nlohmann::json::parse(io::read_file(folder / "meta.json"));
   if (meta.value("status", "") == "completed" && fs::exists(folder / "metrics.csv")) return Prior::finished;
   return fs::exists(folder / "checkpoint.apical") ? Prior::stopped : Prior::none;
@@ -129,9 +134,7 @@ void sitting(const ReproduceOptions& o, Run& r, const std::string& data_folder,
     return;
   }
   const bool resumed = prior == Prior::stopped;
-  if (!resumed && fs::exists(r.folder / "meta.json") &&
-      !config::same_settings(r.config, r.folder / "config.yaml") &&
-      (fs::exists(r.folder / "checkpoint.apical") || fs::exists(r.folder / "metrics.csv"))) {
+  if (prior == Prior::other) {
     // A run with other settings (say a full-length one, when this is a shortened check) is never deleted.
     fail(
         "{}: {} holds a run with other settings (its config.yaml differs from this command's); use another "
@@ -313,7 +316,10 @@ config::Config mnist_config(const ReproduceOptions& o, const MnistCondition& c, 
 fs::path mnist_folder(const fs::path& runs, const MnistCondition& c, int seed, const config::Config& cfg) {
   const fs::path folder = runs / fmt::format("{}-seed{}", c.id, seed);
   const fs::path old = runs / c.id;
-  if (seed == 1 && !fs::exists(folder) && prior_run(old, cfg) != Prior::none) return old;
+  if (seed == 1 && !fs::exists(folder)) {
+    const Prior prior = prior_run(old, cfg);
+    if (prior == Prior::finished || prior == Prior::stopped) return old;
+  }
   return folder;
 }
 
