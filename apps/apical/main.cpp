@@ -403,7 +403,9 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"guerguiev2017", "sacramento2018"}));
   reproduce->add_option("--figure", repro.figures,
-                        "figure (repeatable): guerguiev2017 6, 6s1, 8, 8s1, 9; sacramento2018 1, 2, 3, s1");
+                        fmt::format("figure (repeatable): guerguiev2017 {}; sacramento2018 {}",
+                                    segregated::guerguiev_figure_list(),
+                                    fmt::join(microcircuit::sacramento_figure_ids(), ", ")));
   std::int64_t repro_trials = 0;
   int repro_patterns = 0, repro_seeds = 1;
   double repro_speedup = 1;

@@ -535,10 +535,17 @@ const std::vector<MnistCondition>& mnist_conditions() {
   return c;
 }
 
+const std::vector<std::string>& sacramento_figure_ids() {
+  static const std::vector<std::string> ids = {"1", "2", "3", "s1"};
+  return ids;
+}
+
 fs::path reproduce_sacramento(const ReproduceOptions& o) {
   // Every option is checked before anything runs.
+  const auto& ids = sacramento_figure_ids();
   for (const auto& f : o.figures) {
-    if (f != "1" && f != "2" && f != "3" && f != "s1") fail("--figure {}: unknown; valid: 1, 2, 3, s1", f);
+    if (std::find(ids.begin(), ids.end(), f) == ids.end())
+      fail("--figure {}: unknown; valid: {}", f, fmt::join(ids, ", "));
   }
   if (o.seeds < 1) fail("--seeds {}: must be at least 1", o.seeds);
   if (!std::isfinite(o.speedup) || !(o.speedup > 0)) {

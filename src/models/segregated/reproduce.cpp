@@ -2,6 +2,7 @@
 #include "apical/models/segregated/reproduce.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
@@ -197,6 +198,13 @@ const std::vector<Figure>& guerguiev_figures() {
   return f;
 }
 
+std::string guerguiev_figure_list() {
+  std::vector<std::string> ids;
+  for (const auto& f : guerguiev_figures()) ids.push_back(f.id);
+  std::sort(ids.begin(), ids.end());  // 5, 5s1, 6, 6c, ...: the paper's order (figure numbers are one digit)
+  return fmt::format("{}", fmt::join(ids, ", "));
+}
+
 fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
   // Which figures.
   std::vector<const Figure*> figures;
@@ -209,7 +217,7 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
     const bool known = std::any_of(guerguiev_figures().begin(), guerguiev_figures().end(),
                                    [&](const Figure& f) { return f.id == id; });
     if (!known)
-      fail("--figure {}: not a reproducible figure; valid: 5, 5s1, 6, 6c, 6s1, 7, 7bc, 8, 8s1, 9 (or --all)", id);
+      fail("--figure {}: not a reproducible figure; valid: {} (or --all)", id, guerguiev_figure_list());
   }
   if (opt.repeats < 2) fail("--repeats {}: the t-tests need at least 2 repeated tests per condition", opt.repeats);
   if (!fs::is_directory(opt.configs)) {

@@ -53,6 +53,9 @@ struct MnistCondition {
 };
 const std::vector<MnistCondition>& mnist_conditions();
 
+/// The figures `apical reproduce sacramento2018` knows: "1", "2", "3", "s1".
+const std::vector<std::string>& sacramento_figure_ids();
+
 /// Runs what the chosen figures need (finished runs with the same resolved config are reused, stopped ones
 /// continue from their checkpoint) and writes the CSV files, plots and report.md into options.out; returns the
 /// report's path. Bad options (unknown figure or condition, seeds < 1, speedup not finite and > 0) are errors

@@ -43,7 +43,7 @@ struct Panel {
 };
 
 struct Figure {
-  std::string id;  ///< "6", "6s1", "8", "8s1", "9"
+  std::string id;  ///< "5", "6", "6s1", "8", ... (guerguiev_figure_list())
   std::string title;
   int epochs = 60;  ///< the paper's training length for this figure
   std::vector<Panel> panels;
@@ -52,6 +52,8 @@ struct Figure {
 /// The figures `apical reproduce guerguiev2017` knows and the conditions they use.
 const std::vector<Figure>& guerguiev_figures();
 const std::vector<Condition>& guerguiev_conditions();
+/// The ids of guerguiev_figures() in the paper's order, joined with ", " (for help texts and error messages).
+std::string guerguiev_figure_list();
 
 struct ReproduceOptions {
   std::vector<std::string> figures;        ///< ids; empty = all
