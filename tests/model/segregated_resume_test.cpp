@@ -114,6 +114,39 @@ INSTANTIATE_TEST_SUITE_P(StopPoints, Resume,
                                            std::make_tuple(Mode::spiking, std::int64_t{57}),
                                            std::make_tuple(Mode::nonspiking, std::int64_t{23})));
 
+TEST(Recorders, OnlyObserveTheTraining) {
+  // The analysis recorders (Fig 5 losses, 5S1 Jacobian, 6C activity, 7A angles) must not change the training:
+  // `apical reproduce guerguiev2017` takes Figs 5 and 6C from the one- and two-hidden-layer runs of Figs 6 and 8
+  // (spec section 16, runs R2 and R3) instead of training those networks a second time.
+  const data::DataSplit data = synthetic_data(60, 30);
+  test::TempDir tmp("recorders");
+  for (const Mode mode : {Mode::spiking, Mode::nonspiking}) {
+    ExperimentSettings on = small_settings(mode);
+    on.record_activity = true;
+    ExperimentSettings off = on;
+    off.record_angles = off.record_jacobian = off.record_losses = off.record_activity = false;
+    const std::string m = mode == Mode::spiking ? "spiking" : "nonspiking";
+    io::RunDir a = io::RunDir::create("on", tmp / (m + "-on"), false);
+    a.write_meta(io::make_meta(on.seed, 0, nullptr));
+    io::RunDir b = io::RunDir::create("off", tmp / (m + "-off"), false);
+    b.write_meta(io::make_meta(off.seed, 0, nullptr));
+    const TrainSummary ra = train(on, data, a, false);
+    const TrainSummary rb = train(off, data, b, false);
+    EXPECT_TRUE(std::filesystem::exists(a.file("analysis/losses_epoch_2.csv"))) << m;
+    EXPECT_TRUE(std::filesystem::exists(a.file("analysis/activity_layer_0.npy"))) << m;
+    EXPECT_FALSE(std::filesystem::exists(b.file("analysis/losses_epoch_2.csv"))) << m;
+    expect_bitwise_equal(weights_bits(a, 2), weights_bits(b, 2));
+    ASSERT_EQ(ra.metrics.size(), rb.metrics.size());
+    for (std::size_t e = 0; e < ra.metrics.size(); ++e) {
+      EXPECT_EQ(ra.metrics[e].test_error, rb.metrics[e].test_error) << m << " epoch " << e;
+      if (e > 0) {
+        EXPECT_EQ(ra.metrics[e].mean_loss, rb.metrics[e].mean_loss) << m << " epoch " << e;
+      }
+    }
+    EXPECT_EQ(test::read_text(a.file("quick_tests.csv")), test::read_text(b.file("quick_tests.csv"))) << m;
+  }
+}
+
 TEST(Resume, CheckpointWithoutRecorderArraysFromAnEarlierVersionResumes) {
   // Checkpoints written before the analysis recorders existed have no 'angles' / 'jacobian' arrays.
   const data::DataSplit data = synthetic_data(60, 30);
