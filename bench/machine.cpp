@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "apical/core/rng.hpp"
+#include "models/segregated/kernels.hpp"
 
 namespace {
 
@@ -129,6 +130,51 @@ void BM_Sigmoid510(benchmark::State& state) {
   state.SetLabel("items = sigmoids");
 }
 
+// The apical potentials of 500 hidden neurons from 10 feedback inputs, each neuron's sum in ascending order (as the
+// dense reference), once as the plain loop (one neuron's dependent adds after another) and once with the engine's
+// kernel (eight neurons' sums interleaved); the same bits.
+void BM_ApicalPlain500x10(benchmark::State& state) {
+  const std::vector<double> Y = random_vector(kPost * 10, 20), fb = random_vector(10, 21), c = random_vector(kPost, 22);
+  std::vector<double> out(kPost);
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < kPost; ++i) {
+      double acc = 0.0;
+      for (std::size_t k = 0; k < 10; ++k) acc += Y[i * 10 + k] * fb[k];
+      out[i] = acc + c[i];
+    }
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 10 * static_cast<std::int64_t>(kPost));
+  state.SetLabel("items = multiply-adds");
+}
+
+void BM_ApicalKernel500x10(benchmark::State& state) {
+  const std::vector<double> Y = random_vector(kPost * 10, 20), fb = random_vector(10, 21), c = random_vector(kPost, 22);
+  std::vector<double> out(kPost);
+  for (auto _ : state) {
+    apical::segregated::kernels::apical(Y.data(), fb.data(), c.data(), out.data(), kPost, 10);
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 10 * static_cast<std::int64_t>(kPost));
+  state.SetLabel("items = multiply-adds");
+}
+
+// 510 rates lambda_max sigmoid(x) with the engine's kernel (the exponentials, then one vector loop); compare
+// BM_Sigmoid510.
+void BM_RatesKernel510(benchmark::State& state) {
+  const std::vector<double> x = random_vector(510, 8);
+  std::vector<double> y(510);
+  for (auto _ : state) {
+    apical::segregated::kernels::rates(x.data(), y.data(), 0.2, 510);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()) * 510);
+  state.SetLabel("items = sigmoids");
+}
+
 void BM_WeightUpdate500x784(benchmark::State& state) {
   std::vector<double> W = random_vector(kPre * kPost, 9);
   const std::vector<double> coef = random_vector(kPost, 10);
@@ -187,6 +233,9 @@ BENCHMARK(BM_ColumnAdds20)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_RingCombine10)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_DenseBasal500x784)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_Sigmoid510)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_RatesKernel510)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ApicalPlain500x10)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_ApicalKernel500x10)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_WeightUpdate500x784)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_ExponentialDraw)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_NormalDraw)->Unit(benchmark::kMicrosecond);

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "kernels.hpp"
 
+#include <cmath>
+
 #include "core/simd.hpp"
 
 namespace apical::segregated::kernels {
@@ -15,6 +17,38 @@ APICAL_CLONES void add(double* __restrict y, const double* __restrict x, std::si
 
 APICAL_CLONES void sub_scaled(double* __restrict y, const double* __restrict c, double a, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i) y[i] -= c[i] * a;
+}
+
+namespace {
+
+APICAL_CLONES void scale_reciprocal_one_plus(double* __restrict v, double a, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) v[i] = a * (1.0 / (1.0 + v[i]));
+}
+
+}  // namespace
+
+void rates(const double* soma, double* rate, double lambda_max, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) rate[i] = std::exp(-soma[i]);
+  scale_reciprocal_one_plus(rate, lambda_max, n);
+}
+
+void apical(const double* Y, const double* fb, const double* c, double* out, std::size_t n, std::size_t n_fb) {
+  constexpr std::size_t kLanes = 8;
+  std::size_t i = 0;
+  for (; i + kLanes <= n; i += kLanes) {
+    double acc[kLanes] = {};
+    const double* rows = Y + i * n_fb;
+    for (std::size_t k = 0; k < n_fb; ++k) {
+      const double f = fb[k];
+      for (std::size_t q = 0; q < kLanes; ++q) acc[q] += rows[q * n_fb + k] * f;
+    }
+    for (std::size_t q = 0; q < kLanes; ++q) out[i + q] = acc[q] + c[i + q];
+  }
+  for (; i < n; ++i) {
+    double acc = 0.0;
+    for (std::size_t k = 0; k < n_fb; ++k) acc += Y[i * n_fb + k] * fb[k];
+    out[i] = acc + c[i];
+  }
 }
 
 namespace {

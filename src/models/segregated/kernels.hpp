@@ -17,6 +17,15 @@ void add(double* __restrict y, const double* __restrict x, std::size_t n);
 /// y[i] -= c[i] * a
 void sub_scaled(double* __restrict y, const double* __restrict c, double a, std::size_t n);
 
+/// rate[i] = lambda_max * (1 / (1 + exp(-soma[i]))), lambda_max times the sigmoid as `sigmoid` writes it: the
+/// exponentials first (libm, one call each), then the rest as one vector loop (the divides overlap).
+void rates(const double* soma, double* rate, double lambda_max, std::size_t n);
+
+/// A[i] = (((0 + Y[i][0] fb[0]) + Y[i][1] fb[1]) + ... + Y[i][n_fb - 1] fb[n_fb - 1]) + c[i], Y row-major
+/// (n x n_fb): each neuron's sum in ascending k, eight neurons at a time so that their sums do not wait for each
+/// other.
+void apical(const double* Y, const double* fb, const double* c, double* out, std::size_t n, std::size_t n_fb);
+
 /// One time step of a hidden layer's dendrite and soma, fused into one pass over the neurons (spec 2.1-2.2).
 /// For every neuron i < n, with the operations in exactly this order (as the dense reference computes them):
 ///   drive[0][i] = (((0 + col[0][i] n[0]) + col[1][i] n[1]) + ...)      the new per-delay drive W S(t), spikes

@@ -630,12 +630,7 @@ void Network::rebuild_drives(SimState& state) const {
 
 void Network::apical_input(const LayerWeights& w, LayerState& L) {
   // A_i = sum_k Y_ik s_fb,k + c_i, k ascending.
-  const std::size_t n_fb = L.feedback.size();
-  for (std::size_t i = 0; i < L.apical.size(); ++i) {
-    double acc = 0.0;
-    for (std::size_t k = 0; k < n_fb; ++k) acc += w.Y[i * n_fb + k] * L.feedback[k];
-    L.apical[i] = acc + w.c[i];
-  }
+  kernels::apical(w.Y.data(), L.feedback.data(), w.c.data(), L.apical.data(), L.apical.size(), L.feedback.size());
 }
 
 int Network::predicted_class(std::span<const double> output) const {
@@ -737,7 +732,7 @@ void Network::step_spiking(SimState& s, int label, bool teach, bool record) cons
         record || m + 1 == n_layers ||
         (p.feedback_signal == FeedbackSignal::rates && p.feedback_routing == FeedbackRouting::layerwise);
     if (all_rates) {
-      for (std::size_t i = 0; i < n; ++i) L.rate[i] = p.lambda_max * sigmoid(L.soma[i]);
+      kernels::rates(L.soma.data(), L.rate.data(), p.lambda_max, n);  // lambda_max sigmoid(C), as the reference
       out.generator.step_thinned(L.rate, p.lambda_max, slot);
     } else {
       out.generator.step_thinned_soma(L.soma, p.lambda_max, slot);
@@ -781,7 +776,7 @@ void Network::step_rate(SimState& s, int label, bool teach) const {
         }
       }
     }
-    for (std::size_t i = 0; i < n; ++i) L.rate[i] = p.lambda_max * sigmoid(L.soma[i]);
+    kernels::rates(L.soma.data(), L.rate.data(), p.lambda_max, n);
   }
   s.rate_out = s.layer[sz(n_layers - 1)].rate;
 }
