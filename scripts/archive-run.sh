@@ -8,7 +8,7 @@
 #
 # A run copied back into a reproduce folder (cp -r DEST/NAME reproduce/guerguiev2017/runs/) is reused by
 # `apical reproduce`, which then writes its CSVs, t-tests and report without retraining (it needs the weights
-# only for analyses of the final network: Figs 5B/C, 6C, 7B/C).
+# only for analyses of the final network: Figs 5B/C, 6C, 7B/C). Tested: Cli.ReproduceFigure6WritesEveryFileAndReusesRuns.
 set -euo pipefail
 if (($# < 2)); then
   echo "usage: $0 DEST RUN_FOLDER..." >&2

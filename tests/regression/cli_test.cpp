@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // End-to-end tests of the apical program on the real MNIST files: run folders, weights, repeated tests,
 // interrupted and resumed runs, and the errors a user meets first.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
 
 #include "apical/io/npy.hpp"
@@ -167,6 +169,23 @@ TEST(Cli, ReproduceFigure6WritesEveryFileAndReusesRuns) {
   EXPECT_EQ(renamed.output.find("training"), std::string::npos) << renamed.output;
   EXPECT_NE(renamed.output.find("-00000000"), std::string::npos) << renamed.output;
   EXPECT_EQ(test::read_text(tmp / "out" / "Fig_6B_final_errors.csv"), finals);
+  // The small files that scripts/archive-run.sh keeps in the repository (no weights, no checkpoint) are enough for
+  // a reproduce folder elsewhere to rebuild the figure without training.
+  const std::string archive = fmt::format("bash {}/scripts/archive-run.sh {} {}/* > /dev/null", APICAL_SOURCE_DIR,
+                                          (tmp / "archive").string(), (tmp / "out" / "runs").string());
+  ASSERT_EQ(std::system(archive.c_str()), 0) << archive;
+  fs::create_directories(tmp / "elsewhere" / "runs");
+  for (const auto& entry : fs::directory_iterator(tmp / "archive")) {
+    EXPECT_FALSE(fs::exists(entry.path() / "weights")) << entry.path();
+    fs::copy(entry.path(), tmp / "elsewhere" / "runs" / entry.path().filename(), fs::copy_options::recursive);
+  }
+  std::vector<std::string> elsewhere = args;
+  *std::find(elsewhere.begin(), elsewhere.end(), (tmp / "out").string()) = (tmp / "elsewhere").string();
+  const auto rebuilt = test::run_cli(elsewhere);
+  ASSERT_EQ(rebuilt.exit_code, 0) << rebuilt.output;
+  EXPECT_EQ(rebuilt.output.find("training"), std::string::npos) << rebuilt.output;
+  EXPECT_EQ(test::read_text(tmp / "elsewhere" / "Fig_6B_final_errors.csv"), finals);
+  EXPECT_EQ(test::read_text(tmp / "elsewhere" / "Fig_6B_errors.csv"), curves);
   // Unknown figures are rejected with the valid list.
   const auto bad = test::run_cli({"reproduce", "guerguiev2017", "--figure", "5b", "--out", (tmp / "x").string()});
   EXPECT_NE(bad.exit_code, 0);
