@@ -186,6 +186,14 @@ TEST(Cli, ReproduceFigure6WritesEveryFileAndReusesRuns) {
   EXPECT_EQ(rebuilt.output.find("training"), std::string::npos) << rebuilt.output;
   EXPECT_EQ(test::read_text(tmp / "elsewhere" / "Fig_6B_final_errors.csv"), finals);
   EXPECT_EQ(test::read_text(tmp / "elsewhere" / "Fig_6B_errors.csv"), curves);
+  // Fig 5B/C needs the one-hidden-layer run's analysis files, which the archive does not keep: a clear error.
+  std::vector<std::string> fig5 = elsewhere;
+  fig5[3] = "5";
+  const auto no_losses = test::run_cli(fig5);
+  EXPECT_NE(no_losses.exit_code, 0);
+  EXPECT_NE(no_losses.output.find("panel 5B needs analysis/losses_epoch_1.csv"), std::string::npos)
+      << no_losses.output;
+  EXPECT_EQ(no_losses.output.find("training"), std::string::npos) << no_losses.output;
   // Unknown figures are rejected with the valid list.
   const auto bad = test::run_cli({"reproduce", "guerguiev2017", "--figure", "5b", "--out", (tmp / "x").string()});
   EXPECT_NE(bad.exit_code, 0);

@@ -102,6 +102,16 @@ const Condition& condition(const std::string& id) {
   fail("unknown condition '{}'", id);
 }
 
+/// Fails with what to do when a reused run lacks an analysis file of its figure (an archived run keeps only the
+/// small files: config, meta, metrics and repeated tests).
+void require_analysis(const Job& job, const std::string& file, const std::string& panel) {
+  const fs::path path = job.folder / "analysis" / file;
+  if (fs::exists(path)) return;
+  fail("{}: panel {} needs {}, which this finished run does not have (an archived run keeps only config, meta, "
+       "metrics and repeated tests); copy the whole run folder here, or move this one away to train it again",
+       job.folder.string(), panel, (fs::path("analysis") / file).string());
+}
+
 std::string job_key(const std::string& id, int epochs) {
   return id + "@" + std::to_string(epochs);
 }
@@ -392,6 +402,7 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
         // Fig 6C: the activity goes beside the report; python/apical_plots embeds it with scikit-learn's t-SNE
         // (perplexity 30, PCA initialisation, seed 0) into Fig_6C.csv and draws it.
         const Job& j = *cols.front();
+        require_analysis(j, "activity_layer_0.npy", panel.name);
         const std::vector<std::pair<std::string, std::string>> files = {
             {"activity_labels.npy", "Fig_6C_labels.npy"},
             {"activity_input.npy", "Fig_6C_input.npy"},
@@ -414,6 +425,7 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
         // and digit, Pearson r between L0 and L1, and its mean over 20 shufflings of the pairing
         // (spec 10.2, 15.11).
         const Job& j = *cols.front();
+        require_analysis(j, "losses_epoch_1.csv", panel.name);
         auto read_losses = [&](int e) {
           return io::CsvTable::read(j.folder / "analysis" / fmt::format("losses_epoch_{}.csv", e));
         };
