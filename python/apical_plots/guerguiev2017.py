@@ -32,6 +32,12 @@ def read_csv(path):
     return header, columns
 
 
+def count_axis(ax, label):
+    """An x axis of training examples or trials: in powers of ten beyond 10^4, so that the tick labels stay apart."""
+    ax.set_xlabel(label)
+    ax.ticklabel_format(axis="x", style="sci", scilimits=(-4, 4), useMathText=True)
+
+
 def save(fig, folder, name):
     paths = []
     for ext in ("png", "svg"):
@@ -83,7 +89,7 @@ def angle_figure(folder):
     for k, label in enumerate(header[1:]):
         ax.plot(columns[0], columns[k + 1], color=colours[k % 2], label=label, lw=1)
     ax.axhline(90, color="grey", ls=":", lw=1)
-    ax.set_xlabel("training example")
+    count_axis(ax, "training example")
     ax.set_ylabel("angle to backprop update (deg)\n100-example mean")
     ax.set_ylim(0, 100)
     ax.legend(frameon=False, fontsize=8)
@@ -100,7 +106,7 @@ def jacobian_figure(folder):
     ax.plot(columns[0], columns[1], color="#1f1f1f", lw=1, label="product of mean Jacobians")
     ax.plot(columns[0], columns[2], color="#d62728", lw=1, ls="--", label="mean of Jacobian products")
     ax.axhline(1, color="grey", ls=":", lw=1)
-    ax.set_xlabel("training example")
+    count_axis(ax, "training example")
     ax.set_ylabel("max eigenvalue of\n(I - JbJg)^T (I - JbJg)")
     ax.legend(frameon=False, fontsize=8)
     ax.spines[["top", "right"]].set_visible(False)

@@ -15,7 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from .guerguiev2017 import COLOURS, read_csv, save  # noqa: E402
+from .guerguiev2017 import COLOURS, count_axis, read_csv, save  # noqa: E402
 
 
 def column(header, columns, name):
@@ -71,12 +71,12 @@ def fig2(folder):
     fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
     left.plot(x, column(h, c, "microcircuit_error"), color=COLOURS[1], label="microcircuit")
     left.plot(x, column(h, c, "shallow_error"), color=COLOURS[0], label="shallow learner")
-    left.set_xlabel("training trial")
+    count_axis(left, "training trial")
     left.set_ylabel("squared error")
     left.legend(frameon=False)
     right.plot(x, column(h, c, "angle_deg"), color=COLOURS[2])
     right.axhline(45, color="grey", ls=":", lw=1)
-    right.set_xlabel("training trial")
+    count_axis(right, "training trial")
     right.set_ylabel("angle W_21 vs W_12^T (deg)")
     fig.suptitle("Fig 2: teacher-student regression")
     return save(fig, folder, "Fig_2")
