@@ -402,10 +402,10 @@ int main(int argc, char** argv) {
   reproduce->add_option("paper", paper, "guerguiev2017 or sacramento2018")
       ->required()
       ->check(CLI::IsMember({"guerguiev2017", "sacramento2018"}));
-  reproduce->add_option("--figure", repro.figures,
-                        fmt::format("figure (repeatable): guerguiev2017 {}; sacramento2018 {}",
-                                    segregated::guerguiev_figure_list(),
-                                    fmt::join(microcircuit::sacramento_figure_ids(), ", ")));
+  reproduce->add_option(
+      "--figure", repro.figures,
+      fmt::format("figure (repeatable): guerguiev2017 {}; sacramento2018 {}", segregated::guerguiev_figure_list(),
+                  fmt::join(microcircuit::sacramento_figure_ids(), ", ")));
   std::int64_t repro_trials = 0;
   int repro_patterns = 0, repro_seeds = 1;
   double repro_speedup = 1;
@@ -437,13 +437,18 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(2, 1000));
   reproduce->add_option(
       "--out", repro_out,
-      "output folder (default reproduce/PAPER); finished runs are reused, stopped ones continue");
+      "output folder (default reproduce/PAPER; with --set reproduce/PAPER-set<hash>); finished runs are reused, "
+      "stopped ones continue");
   reproduce->add_option("--jobs", repro.jobs, "trainings run at once, each single-threaded (default: all cores)")
       ->check(CLI::Range(0, 64));
   reproduce->add_option(
       "--configs", configs_dir,
       "folder with the guerguiev2017 configs (sacramento2018: the folder holding sacramento2018/ "
       "and baselines/)");
+  reproduce->add_option(
+      "--set", repro.overrides,
+      "override a config key of every run (repeatable): a variant of the figures, e.g. --set "
+      "model.g_A=0.05; its runs and report go to reproduce/PAPER-set<hash> unless --out is given");
   reproduce->add_option("--data", data_dir, "folder with the data sets (searched first)");
   reproduce->add_flag("--quiet", quiet, "no progress output");
 
@@ -491,6 +496,8 @@ int main(int argc, char** argv) {
     if (*reproduce) {
       if (repro.figures.empty() && !all_figures) fail("say which figures: --figure 6 (repeatable) or --all");
       if (all_figures) repro.figures.clear();
+      // A variant (--set) has its own default folder, so that its report and CSVs never replace the plain ones.
+      const fs::path default_out = fs::path("reproduce") / (paper + config::overrides_tag(repro.overrides));
       if (paper == "sacramento2018") {
         microcircuit::ReproduceOptions mo;
         mo.figures = repro.figures;
@@ -503,7 +510,8 @@ int main(int argc, char** argv) {
         mo.conditions = repro_conditions;
         mo.speedup = repro_speedup;
         mo.jobs = repro.jobs;
-        mo.out = repro_out.empty() ? fs::path("reproduce") / paper : fs::path(repro_out);
+        mo.overrides = repro.overrides;
+        mo.out = repro_out.empty() ? default_out : fs::path(repro_out);
         mo.configs = !configs_dir.empty() ? fs::path(configs_dir)
                      : fs::is_directory(fs::path("configs") / "sacramento2018")
                          ? fs::path("configs")
@@ -517,7 +525,7 @@ int main(int argc, char** argv) {
       for (const auto* opt : {seeds_option, condition_option, speedup_option}) {
         if (opt->count() > 0) fail("{} applies to sacramento2018 only", opt->get_name());
       }
-      repro.out = repro_out.empty() ? fs::path("reproduce") / paper : fs::path(repro_out);
+      repro.out = repro_out.empty() ? default_out : fs::path(repro_out);
       repro.configs = !configs_dir.empty() ? fs::path(configs_dir)
                       : fs::is_directory(fs::path("configs") / paper)
                           ? fs::path("configs") / paper

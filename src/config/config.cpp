@@ -3,6 +3,7 @@
 #include "apical/config/config.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -582,6 +583,35 @@ bool same_settings(const Config& cfg, const fs::path& file) {
   } catch (const Error&) {
     return false;  // written under options that no longer exist, or damaged: not the same run
   }
+}
+
+void check_overrides(const std::vector<std::string>& overrides, const std::vector<ReservedKey>& reserved) {
+  for (const auto& text : overrides) {
+    const std::string label = fmt::format("--set {}", text);
+    const std::string key = split_override(text, label).first;
+    for (const auto& r : reserved) {
+      const bool same = key == r.key;
+      const bool section =
+          r.key.size() > key.size() && r.key.substr(0, key.size()) == key && r.key[key.size()] == '.';
+      if (same || section) {
+        fail("{}: this command sets {} itself on every run; use {}", label, r.key, r.instead);
+      }
+    }
+  }
+}
+
+std::string short_hash(std::string_view text) {
+  std::uint64_t h = 0xCBF29CE484222325ULL;
+  for (char c : text) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001B3ULL;
+  }
+  return fmt::format("{:016x}", h).substr(0, 8);
+}
+
+std::string overrides_tag(const std::vector<std::string>& overrides) {
+  if (overrides.empty()) return {};
+  return "-set" + short_hash(fmt::format("{}", fmt::join(overrides, "\n")));
 }
 
 std::optional<std::string> peek(const fs::path& file, const std::vector<std::string>& overrides,

@@ -359,6 +359,75 @@ TEST_F(ReproduceTiny, Fig3SeedsGiveOneRunEachAndTheTablesHoldTheirMeanAndSd) {
   }
 }
 
+TEST_F(ReproduceTiny, SetMakesAVariantWithItsOwnRunFoldersBesideThePlainRuns) {
+  // The plain run, then the same condition with --set training.target_high=0.9 into the same folder: the variant
+  // gets runs/<condition>-seed1-set<hash> with the override in its config, the plain run stays as it was, and the
+  // report says that it describes a variant.
+  ReproduceOptions o = options("out", {"backprop"}, 1);
+  reproduce_sacramento(o);
+  const fs::path plain = o.out / "runs/backprop-seed1";
+  const std::string plain_metrics = test::read_text(plain / "metrics.csv");
+  o.overrides = {"training.target_high=0.9"};
+  const std::string tag = config::overrides_tag(o.overrides);
+  ASSERT_EQ(tag.size(), 12u);  // "-set" + 8 hex digits
+  const std::string report = test::read_text(reproduce_sacramento(o));
+  const fs::path variant = o.out / "runs" / ("backprop-seed1" + tag);
+  EXPECT_EQ(status_of(variant), "completed");
+  EXPECT_EQ(config::Config::load(baseline_schema(), variant / "config.yaml").get_real("training.target_high"),
+            0.9);
+  EXPECT_EQ(config::Config::load(baseline_schema(), plain / "config.yaml").get_real("training.target_high"), 0.8);
+  EXPECT_EQ(test::read_text(plain / "metrics.csv"), plain_metrics);
+  EXPECT_NE(test::read_text(variant / "metrics.csv"), plain_metrics);
+  EXPECT_NE(report.find("**A variant, not the paper's settings**: every run below was made with "
+                        "`training.target_high=0.9`"),
+            std::string::npos)
+      << report;
+  EXPECT_NE(report.find("runs/backprop-seed1" + tag), std::string::npos) << report;
+  // Again: reused, not retrained.
+  const std::string again = test::read_text(reproduce_sacramento(o));
+  EXPECT_NE(again.find("| `runs/backprop-seed1" + tag + "` | backprop | 1 | reused |"), std::string::npos)
+      << again;
+  // Fig 2's runs get the tag too, after the time compression's suffix.
+  ReproduceOptions f2 = o;
+  f2.figures = {"2"};
+  f2.speedup = 10;
+  f2.overrides = {"inputs.low=0"};
+  reproduce_sacramento(f2);
+  const fs::path fig2 = f2.out / "runs" / ("fig2-microcircuit-x10" + config::overrides_tag(f2.overrides));
+  EXPECT_EQ(config::Config::load(dynamics_schema(), fig2 / "config.yaml").get_real("inputs.low"), 0.0);
+}
+
+TEST_F(ReproduceTiny, SetIsCheckedBeforeAnythingIsWritten) {
+  ReproduceOptions o = options("never", {"microcircuit", "backprop"}, 2);
+  // A key the command sets itself: refused, with the option to use instead.
+  for (const auto& [set, instead] :
+       std::vector<std::pair<std::string, std::string>>{{"training.epochs=3", "--epochs N"},
+                                                        {"training={epochs: 3}", "--epochs N"},
+                                                        {"seed=4", "--seeds N"},
+                                                        {"test.examples=5", "--test-examples N"}}) {
+    o.overrides = {set};
+    const std::string err = test::error_of([&] { reproduce_sacramento(o); });
+    EXPECT_NE(err.find("--set " + set + ": this command sets"), std::string::npos) << err;
+    EXPECT_NE(err.find("use " + instead), std::string::npos) << err;
+  }
+  // A key that one condition's schema lacks: the error names the condition, its file and the key.
+  o.overrides = {"plasticity.eta_ip=[0.1, 0.1]"};
+  const std::string err = test::error_of([&] { reproduce_sacramento(o); });
+  EXPECT_NE(err.find("fig 3 condition backprop ("), std::string::npos) << err;
+  EXPECT_NE(err.find("unknown key 'plasticity.eta_ip'"), std::string::npos) << err;
+  // Malformed.
+  o.overrides = {"plasticity"};
+  EXPECT_NE(test::error_of([&] { reproduce_sacramento(o); }).find("malformed override"), std::string::npos);
+  EXPECT_FALSE(fs::exists(o.out));
+  // Fig 2's own keys, and seed is free when Fig 3 is not run.
+  ReproduceOptions f2 = o;
+  f2.figures = {"2"};
+  f2.overrides = {"fig2.trials=5"};
+  EXPECT_NE(test::error_of([&] { reproduce_sacramento(f2); }).find("use --trials N or --speedup F"),
+            std::string::npos);
+  EXPECT_FALSE(fs::exists(o.out));
+}
+
 TEST_F(ReproduceTiny, Fig3ReusesFinishedRunsAlsoUnderTheOldFolderName) {
   ReproduceOptions o = options("out", {"backprop", "shallow"}, 1);
   const std::string first = test::read_text(reproduce_sacramento(o));

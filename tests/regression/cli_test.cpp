@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "apical/config/config.hpp"
 #include "apical/io/npy.hpp"
 #include "test_support.hpp"
 
@@ -200,11 +201,61 @@ TEST(Cli, ReproduceFigure6WritesEveryFileAndReusesRuns) {
   EXPECT_NE(bad.output.find("valid: 5, 5s1, 6, 6c, 6s1, 7, 7bc, 8, 8s1, 9"), std::string::npos) << bad.output;
 }
 
+TEST(Cli, ReproduceWithSetIsAVariantInItsOwnFolder) {
+  // --set on every run: without --out the variant goes to reproduce/guerguiev2017-set<hash> (so it never replaces
+  // the plain report), each run's config has the override, and the report says it is a variant.
+  test::TempDir tmp("cli-repro-set");
+  const std::vector<std::string> args = {"reproduce",
+                                         "guerguiev2017",
+                                         "--figure",
+                                         "5s1",
+                                         "--epochs",
+                                         "1",
+                                         "--examples-per-epoch",
+                                         "60",
+                                         "--test-examples",
+                                         "20",
+                                         "--set",
+                                         "model.g_A=0.05",
+                                         "--quiet",
+                                         "--data",
+                                         test::shared_data_dir().string()};
+  const auto r = test::run_cli(args, tmp.path());
+  ASSERT_EQ(r.exit_code, 0) << r.output;
+  const fs::path out = tmp / "reproduce" / ("guerguiev2017" + config::overrides_tag({"model.g_A=0.05"}));
+  ASSERT_TRUE(fs::exists(out / "report.md")) << r.output;
+  EXPECT_FALSE(fs::exists(tmp / "reproduce" / "guerguiev2017"));
+  const std::string report = test::read_text(out / "report.md");
+  EXPECT_NE(report.find("**A variant, not the paper's settings**: every run below was trained with "
+                        "`model.g_A=0.05`"),
+            std::string::npos)
+      << report;
+  int runs = 0;
+  for (const auto& entry : fs::directory_iterator(out / "runs")) {
+    ++runs;
+    EXPECT_NE(test::read_text(entry.path() / "config.yaml").find("g_A: 0.05"), std::string::npos) << entry.path();
+  }
+  EXPECT_EQ(runs, 1);
+  // Keys the command sets itself, unknown keys and malformed overrides: clear errors, nothing written.
+  for (const auto& [set, says] : std::vector<std::pair<std::string, std::string>>{
+           {"training.epochs=2", "this command sets training.epochs itself on every run; use --epochs N"},
+           {"name=x", "this command sets name itself"},
+           {"model.g_Z=1", "condition jacobian_one_hidden ("},
+           {"model.g_A", "malformed override"}}) {
+    const auto bad = test::run_cli(
+        {"reproduce", "guerguiev2017", "--figure", "5s1", "--set", set, "--out", (tmp / "bad").string()});
+    EXPECT_NE(bad.exit_code, 0) << set;
+    EXPECT_NE(bad.output.find(says), std::string::npos) << set << ": " << bad.output;
+    EXPECT_FALSE(fs::exists(tmp / "bad")) << set;
+  }
+}
+
 TEST(Cli, ReproduceHelpListsEveryFigure) {
   // The help text is built from the figure tables, so it cannot fall behind them (it once listed 5 of 10).
   const auto help = test::run_cli({"reproduce", "--help"});
   ASSERT_EQ(help.exit_code, 0) << help.output;
-  EXPECT_NE(help.output.find("guerguiev2017 5, 5s1, 6, 6c, 6s1, 7, 7bc, 8, 8s1, 9;"), std::string::npos) << help.output;
+  EXPECT_NE(help.output.find("guerguiev2017 5, 5s1, 6, 6c, 6s1, 7, 7bc, 8, 8s1, 9;"), std::string::npos)
+      << help.output;
   EXPECT_NE(help.output.find("sacramento2018 1, 2, 3, s1"), std::string::npos) << help.output;
 }
 

@@ -443,5 +443,27 @@ TEST(Peek, ReadsOneRawValueWithoutASchema) {
               HasSubstr("malformed override"));
 }
 
+// ---- overrides of commands that run many configs (apical reproduce --set)
+
+TEST(Overrides, ReservedKeysAndTheirSectionsAreRefusedWithWhatToUseInstead) {
+  const std::vector<ReservedKey> reserved = {{"training.epochs", "--epochs N"}, {"name", "nothing"}};
+  EXPECT_NO_THROW(check_overrides({"training.epochs_x=1", "training.shuffle=false", "model.name=a"}, reserved));
+  EXPECT_THAT(error_of([&] { check_overrides({"training.epochs=2"}, reserved); }),
+              HasSubstr("--set training.epochs=2: this command sets training.epochs itself on every run; use "
+                        "--epochs N"));
+  EXPECT_THAT(error_of([&] { check_overrides({"training={epochs: 2}"}, reserved); }),
+              HasSubstr("sets training.epochs itself"));
+  EXPECT_THAT(error_of([&] { check_overrides({" name =x"}, reserved); }), HasSubstr("sets name itself"));
+  EXPECT_THAT(error_of([&] { check_overrides({"=1"}, reserved); }), HasSubstr("the key before '=' is empty"));
+}
+
+TEST(Overrides, TagIsEmptyWithoutOverridesAndStableWithThem) {
+  EXPECT_EQ(overrides_tag({}), "");
+  // Run folders of variants are found again by this tag: it must never change between versions.
+  EXPECT_EQ(overrides_tag({"inputs.low=0"}), "-set53f1a858");
+  EXPECT_NE(overrides_tag({"a=1", "b=2"}), overrides_tag({"b=2", "a=1"}));  // in order: the later wins
+  EXPECT_EQ(short_hash(""), "cbf29ce4");                                    // FNV-1a offset basis
+}
+
 }  // namespace
 }  // namespace apical::config

@@ -166,6 +166,26 @@ class Config {
 /// since removed, a value now out of range, a damaged file).
 bool same_settings(const Config& cfg, const std::filesystem::path& file);
 
+/// A key an experiment command sets itself on every config it runs (`apical reproduce` sets training.epochs from
+/// --epochs, ...), with the option to use instead.
+struct ReservedKey {
+  std::string_view key;
+  std::string_view instead;  ///< e.g. "--epochs N"
+};
+
+/// Checks the --set overrides of a command that runs many configs before anything runs: each must be
+/// key.path=value, and none may set a reserved key (or a section holding one, e.g. training={...} for
+/// training.epochs). The error names the override and what to use instead. Unknown keys are found when each
+/// config loads (the schemas differ between the runs of one command).
+void check_overrides(const std::vector<std::string>& overrides, const std::vector<ReservedKey>& reserved);
+
+/// "" for no overrides, otherwise "-set" and 8 hex digits of a hash of the overrides in order: the run folders
+/// of a variant (the same runs with --set) sit beside the plain ones instead of colliding with them.
+std::string overrides_tag(const std::vector<std::string>& overrides);
+
+/// 8 hex digits of the 64-bit FNV-1a hash of `text` (stable across runs, machines and versions).
+std::string short_hash(std::string_view text);
+
 /// Reads one key's raw value from a file (with its `extends:` chain) and overrides, without a schema and without
 /// validating anything else: used to choose a schema (e.g. by model.type). Returns the scalar's text, a list in
 /// flow style ("[500, 10]"), or nullopt if the key is not given (or given as null). Unreadable files, YAML

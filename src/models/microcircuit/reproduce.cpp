@@ -42,14 +42,28 @@ bool wanted(const ReproduceOptions& o, const std::string& id) {
 }
 
 /// Loads a config of the dynamics schema with overrides.
+/// A config of one run of the reproduction: the file, the command's --set, then the command's own overrides; an
+/// error names the run and the file.
+config::Config load_run_config(const ReproduceOptions& o, const config::Schema& schema, const fs::path& file,
+                               const std::vector<std::string>& own, const std::string& label) {
+  std::vector<std::string> ov = o.overrides;
+  ov.insert(ov.end(), own.begin(), own.end());
+  try {
+    return config::Config::load(schema, file, ov);
+  } catch (const Error& e) {
+    fail("{} ({}): {}", label, file.string(), e.what());
+  }
+}
+
+/// Loads a config of the dynamics schema with overrides.
 DynamicsExperiment dynamics(const ReproduceOptions& o, const std::string& file,
-                            std::vector<std::string> overrides) {
+                            const std::vector<std::string>& own, const std::string& label) {
   return dynamics_from_config(
-      config::Config::load(dynamics_schema(), o.configs / "sacramento2018" / file, overrides));
+      load_run_config(o, dynamics_schema(), o.configs / "sacramento2018" / file, own, label));
 }
 
 std::string figure1(const ReproduceOptions& o) {
-  const DynamicsExperiment e = dynamics(o, "fig1.yaml", {});
+  const DynamicsExperiment e = dynamics(o, "fig1.yaml", {}, "fig 1");
   const Fig1Result r = run_fig1(e.fig1, e.seed);
   fig1_table(r).write(o.out / "Fig_1C.csv");
   const auto at = [&](double t) { return static_cast<std::size_t>(std::llround(t / e.fig1.record_every)); };
@@ -71,7 +85,7 @@ std::string figure1(const ReproduceOptions& o) {
 std::string figure_s1(const ReproduceOptions& o) {
   std::vector<std::string> ov;
   if (o.patterns > 0) ov.push_back(fmt::format("s1.patterns={}", o.patterns));
-  const DynamicsExperiment e = dynamics(o, "selfpredicting_s1.yaml", ov);
+  const DynamicsExperiment e = dynamics(o, "selfpredicting_s1.yaml", ov, "fig s1");
   const S1Result r = run_s1(e.s1, e.seed);
   s1_table(r).write(o.out / "Fig_S1.csv");
   return fmt::format(
@@ -200,14 +214,15 @@ std::vector<std::string> fig2_overrides(const ReproduceOptions& o, const config:
 
 std::string figure2(const ReproduceOptions& o) {
   const fs::path file = o.configs / "sacramento2018" / "regression_fig2.yaml";
-  const config::Config base = config::Config::load(dynamics_schema(), file);
+  const config::Config base = load_run_config(o, dynamics_schema(), file, {}, "fig 2");  // with --set
   const std::vector<std::string> ov = fig2_overrides(o, base);
-  const std::string suffix = o.speedup != 1 ? fmt::format("-x{}", o.speedup) : std::string();
+  const std::string suffix =
+      (o.speedup != 1 ? fmt::format("-x{}", o.speedup) : std::string()) + config::overrides_tag(o.overrides);
   std::vector<Run> runs;
   for (const bool shallow : {false, true}) {
     std::vector<std::string> v = ov;
     v.push_back(fmt::format("fig2.shallow={}", shallow));
-    const config::Config cfg = config::Config::load(dynamics_schema(), file, v);
+    const config::Config cfg = load_run_config(o, dynamics_schema(), file, v, "fig 2");
     const auto seed = static_cast<std::uint64_t>(cfg.get_int("seed"));
     const std::string name = shallow ? "shallow" : "microcircuit";
     runs.push_back({fmt::format("fig 2 {}", shallow ? "shallow learner" : "microcircuit"),
@@ -300,7 +315,7 @@ std::vector<const MnistCondition*> chosen_conditions(const ReproduceOptions& o) 
 /// The resolved config of one seed of a condition, with the shortening options.
 config::Config mnist_config(const ReproduceOptions& o, const MnistCondition& c, int seed) {
   const fs::path file = o.configs / c.config;
-  const std::string type = config::peek(file, {}, "model.type").value_or("");
+  const std::string type = config::peek(file, o.overrides, "model.type").value_or("");
   const config::Schema& schema = type == "baseline" ? baseline_schema() : microcircuit_schema();
   std::vector<std::string> ov;
   if (o.epochs > 0) ov.push_back(fmt::format("training.epochs={}", o.epochs));
@@ -308,15 +323,16 @@ config::Config mnist_config(const ReproduceOptions& o, const MnistCondition& c, 
   if (o.test_examples > 0) ov.push_back(fmt::format("test.examples={}", o.test_examples));
   ov.push_back("training.save_epoch_weights=false");
   ov.push_back(fmt::format("seed={}", seed));
-  return config::Config::load(schema, file, ov);
+  return load_run_config(o, schema, file, ov, fmt::format("fig 3 condition {}", c.id));
 }
 
 /// runs/<condition>-seed<K>; seed 1 of an earlier apical (one seed per condition, runs/<condition>) counts when it
 /// is the same run, finished or stopped.
-fs::path mnist_folder(const fs::path& runs, const MnistCondition& c, int seed, const config::Config& cfg) {
-  const fs::path folder = runs / fmt::format("{}-seed{}", c.id, seed);
+fs::path mnist_folder(const ReproduceOptions& o, const fs::path& runs, const MnistCondition& c, int seed,
+                      const config::Config& cfg) {
+  const fs::path folder = runs / fmt::format("{}-seed{}{}", c.id, seed, config::overrides_tag(o.overrides));
   const fs::path old = runs / c.id;
-  if (seed == 1 && !fs::exists(folder)) {
+  if (seed == 1 && o.overrides.empty() && !fs::exists(folder)) {
     const Prior prior = prior_run(old, cfg);
     if (prior == Prior::finished || prior == Prior::stopped) return old;
   }
@@ -343,7 +359,7 @@ std::vector<MnistRun> train_mnist(const ReproduceOptions& o) {
       const config::Config cfg = mnist_config(o, *c, seed);
       runs.push_back({c,
                       seed,
-                      Run{fmt::format("{} seed {}", c->id, seed), mnist_folder(root, *c, seed, cfg), cfg,
+                      Run{fmt::format("{} seed {}", c->id, seed), mnist_folder(o, root, *c, seed, cfg), cfg,
                           (o.configs / c->config).string(), static_cast<std::uint64_t>(seed)},
                       {}});
     }
@@ -553,6 +569,24 @@ fs::path reproduce_sacramento(const ReproduceOptions& o) {
          o.speedup);
   }
   (void)chosen_conditions(o);
+  std::vector<config::ReservedKey> reserved = {
+      {"training.epochs", "--epochs N"},
+      {"training.examples_per_epoch", "--examples-per-epoch N"},
+      {"test.examples", "--test-examples N"},
+      {"training.save_epoch_weights", "apical train for a single run (reproduce keeps the final weights only)"},
+      {"fig2.trials", "--trials N or --speedup F"},
+      {"fig2.test_every", "--trials N or --speedup F"},
+      {"fig2.shallow", "nothing: Fig 2 trains the microcircuit and the shallow learner"},
+      {"s1.patterns", "--patterns N"}};
+  if (wanted(o, "3")) reserved.push_back({"seed", "--seeds N (Fig 3 trains seeds 1..N)"});
+  config::check_overrides(o.overrides, reserved);
+  // Every run's config loads (with the --set keys of its schema) before anything is written.
+  if (wanted(o, "s1")) (void)dynamics(o, "selfpredicting_s1.yaml", {}, "fig s1");
+  if (wanted(o, "1")) (void)dynamics(o, "fig1.yaml", {}, "fig 1");
+  if (wanted(o, "2")) (void)dynamics(o, "regression_fig2.yaml", {}, "fig 2");
+  if (wanted(o, "3")) {
+    for (const MnistCondition* c : chosen_conditions(o)) (void)mnist_config(o, *c, 1);
+  }
   fs::create_directories(o.out);
   std::string report =
       "# Sacramento, Ponte Costa, Bengio & Senn (2018), reproduced by apical\n\n"
@@ -561,6 +595,14 @@ fs::path reproduce_sacramento(const ReproduceOptions& o) {
       io::git_commit() +
       "). Model and choices: "
       "docs/models/dendritic-microcircuits.md.\n\n";
+  if (!o.overrides.empty()) {
+    std::vector<std::string> quoted;
+    for (const auto& v : o.overrides) quoted.push_back(fmt::format("`{}`", v));
+    report += fmt::format(
+        "**A variant, not the paper's settings**: every run below was made with {} (`--set`, applied after each "
+        "run's config file); its run folders end in `{}`.\n\n",
+        fmt::join(quoted, ", "), config::overrides_tag(o.overrides));
+  }
   if (wanted(o, "s1")) {
     say(o, "fig s1 ...");
     report += figure_s1(o);

@@ -64,15 +64,6 @@ std::vector<double> sliding_mean_finite(const std::vector<double>& x, std::size_
   return out;
 }
 
-std::string hex_hash(std::string_view text) {
-  std::uint64_t h = 0xCBF29CE484222325ULL;
-  for (char c : text) {
-    h ^= static_cast<unsigned char>(c);
-    h *= 0x100000001B3ULL;
-  }
-  return fmt::format("{:016x}", h).substr(0, 8);
-}
-
 // The folder of a condition's run: <id>-<epochs>ep-<hash of the resolved config>. A folder written by an earlier
 // apical whose config differs only by options added since (they take their defaults) is the same run: it is
 // found by loading each candidate's config.yaml with today's schema and comparing the resolved configs, so that
@@ -80,7 +71,7 @@ std::string hex_hash(std::string_view text) {
 fs::path run_folder(const fs::path& runs, const std::string& id, int epochs, const config::Config& cfg) {
   const std::string resolved = cfg.to_yaml();
   const std::string prefix = fmt::format("{}-{}ep-", id, epochs);
-  const fs::path exact = runs / (prefix + hex_hash(resolved));
+  const fs::path exact = runs / (prefix + config::short_hash(resolved));
   if (fs::exists(exact) || !fs::is_directory(runs)) return exact;
   std::vector<fs::path> candidates;
   for (const auto& entry : fs::directory_iterator(runs)) {
@@ -107,9 +98,10 @@ const Condition& condition(const std::string& id) {
 void require_analysis(const Job& job, const std::string& file, const std::string& panel) {
   const fs::path path = job.folder / "analysis" / file;
   if (fs::exists(path)) return;
-  fail("{}: panel {} needs {}, which this finished run does not have (an archived run keeps only config, meta, "
-       "metrics and repeated tests); copy the whole run folder here, or move this one away to train it again",
-       job.folder.string(), panel, (fs::path("analysis") / file).string());
+  fail(
+      "{}: panel {} needs {}, which this finished run does not have (an archived run keeps only config, meta, "
+      "metrics and repeated tests); copy the whole run folder here, or move this one away to train it again",
+      job.folder.string(), panel, (fs::path("analysis") / file).string());
 }
 
 std::string job_key(const std::string& id, int epochs) {
@@ -227,8 +219,7 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
   for (const auto& id : opt.figures) {
     const bool known = std::any_of(guerguiev_figures().begin(), guerguiev_figures().end(),
                                    [&](const Figure& f) { return f.id == id; });
-    if (!known)
-      fail("--figure {}: not a reproducible figure; valid: {} (or --all)", id, guerguiev_figure_list());
+    if (!known) fail("--figure {}: not a reproducible figure; valid: {} (or --all)", id, guerguiev_figure_list());
   }
   if (opt.repeats < 2) fail("--repeats {}: the t-tests need at least 2 repeated tests per condition", opt.repeats);
   if (!fs::is_directory(opt.configs)) {
@@ -237,6 +228,11 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
         "apical source tree)",
         opt.configs.string());
   }
+  config::check_overrides(opt.overrides, {{"training.epochs", "--epochs N"},
+                                          {"training.examples_per_epoch", "--examples-per-epoch N"},
+                                          {"test.examples", "--test-examples N"},
+                                          {"test.initial", "nothing: every figure needs the initial test"},
+                                          {"name", "nothing: the run is named after its condition"}});
 
   // The runs they need (a condition trained for the same epochs is shared between panels and figures).
   std::map<std::string, Job> jobs;
@@ -255,7 +251,9 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
         job.condition = &condition(id);
         job.epochs = epochs;
         job.need_repeats = !panel.angles && !panel.jacobian && !panel.losses && !panel.tsne;
+        // The condition's own overrides, the command's --set (on every run), then the shortening.
         std::vector<std::string> overrides = job.condition->overrides;
+        overrides.insert(overrides.end(), opt.overrides.begin(), opt.overrides.end());
         overrides.push_back(fmt::format("training.epochs={}", epochs));
         if (opt.examples_per_epoch > 0)
           overrides.push_back(fmt::format("training.examples_per_epoch={}", opt.examples_per_epoch));
@@ -263,7 +261,11 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
         overrides.push_back("test.initial=true");
         overrides.push_back(fmt::format("name={}", id));
         const fs::path file = opt.configs / job.condition->config;
-        job.config = config::Config::load(schema(), file, overrides);
+        try {
+          job.config = config::Config::load(schema(), file, overrides);
+        } catch (const Error& e) {
+          fail("condition {} ({}): {}", id, file.string(), e.what());
+        }
         job.folder = run_folder(opt.out / "runs", id, epochs, job.config);
         jobs.emplace(key, std::move(job));
         order.push_back(key);
@@ -379,6 +381,15 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
       "condition); its final weights were tested repeatedly with fresh spike noise. t-tests: two-tailed, "
       "pooled variance (t_38 for 20 vs 20), Bonferroni-corrected over 3 comparisons in three-condition panels, "
       "as the paper did.\n\n";
+  if (!opt.overrides.empty()) {
+    std::vector<std::string> quoted;
+    for (const auto& o : opt.overrides) quoted.push_back(fmt::format("`{}`", o));
+    report += fmt::format(
+        "**A variant, not the paper's settings**: every run below was trained with {} (`--set`, applied after "
+        "each "
+        "condition's own config), so the paper's numbers beside ours are for orientation only.\n\n",
+        fmt::join(quoted, ", "));
+  }
   for (const Figure* f : figures) {
     const int epochs = opt.epochs > 0 ? opt.epochs : f->epochs;
     report += fmt::format("## {}\n\n", f->title);

@@ -34,7 +34,10 @@ struct ReproduceOptions {
   /// config's trials and test_every divided by F (rounded, at least 1). 1 = the config's rates.
   double speedup = 1;
   int patterns = 0;  ///< Fig S1: patterns; 0 = the config's
-  int jobs = 0;      ///< trainings at once (each single-threaded); 0 = all cores
+  /// --set key=value on every run's config (a variant): after the config file, before the command's own settings
+  /// (which --set may not change); the runs' folders get config::overrides_tag(overrides) appended.
+  std::vector<std::string> overrides;
+  int jobs = 0;  ///< trainings at once (each single-threaded); 0 = all cores
   std::filesystem::path out = "reproduce/sacramento2018";
   std::filesystem::path configs = "configs";  ///< holds sacramento2018/ and baselines/
   std::optional<std::filesystem::path> data_dir;
