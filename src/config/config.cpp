@@ -600,6 +600,15 @@ void check_overrides(const std::vector<std::string>& overrides, const std::vecto
   }
 }
 
+Config load_run(const Schema& schema, const fs::path& file, const std::vector<std::string>& overrides,
+                std::string_view label) {
+  try {
+    return Config::load(schema, file, overrides);
+  } catch (const Error& e) {
+    fail("{} ({}): {}", label, file.string(), e.what());
+  }
+}
+
 std::string short_hash(std::string_view text) {
   std::uint64_t h = 0xCBF29CE484222325ULL;
   for (char c : text) {

@@ -179,6 +179,12 @@ struct ReservedKey {
 /// config loads (the schemas differ between the runs of one command).
 void check_overrides(const std::vector<std::string>& overrides, const std::vector<ReservedKey>& reserved);
 
+/// Config::load for one of the many runs of a command (`apical reproduce`): a failure is reported with the run's
+/// label and its file in front ("fig 3 condition backprop (configs/baselines/backprop.yaml): --set ...: unknown
+/// key").
+Config load_run(const Schema& schema, const std::filesystem::path& file, const std::vector<std::string>& overrides,
+                std::string_view label);
+
 /// "" for no overrides, otherwise "-set" and 8 hex digits of a hash of the overrides in order: the run folders
 /// of a variant (the same runs with --set) sit beside the plain ones instead of colliding with them.
 std::string overrides_tag(const std::vector<std::string>& overrides);

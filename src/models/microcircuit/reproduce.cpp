@@ -41,18 +41,13 @@ bool wanted(const ReproduceOptions& o, const std::string& id) {
   return false;
 }
 
-/// Loads a config of the dynamics schema with overrides.
 /// A config of one run of the reproduction: the file, the command's --set, then the command's own overrides; an
 /// error names the run and the file.
 config::Config load_run_config(const ReproduceOptions& o, const config::Schema& schema, const fs::path& file,
                                const std::vector<std::string>& own, const std::string& label) {
   std::vector<std::string> ov = o.overrides;
   ov.insert(ov.end(), own.begin(), own.end());
-  try {
-    return config::Config::load(schema, file, ov);
-  } catch (const Error& e) {
-    fail("{} ({}): {}", label, file.string(), e.what());
-  }
+  return config::load_run(schema, file, ov, label);
 }
 
 /// Loads a config of the dynamics schema with overrides.

@@ -261,11 +261,7 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
         overrides.push_back("test.initial=true");
         overrides.push_back(fmt::format("name={}", id));
         const fs::path file = opt.configs / job.condition->config;
-        try {
-          job.config = config::Config::load(schema(), file, overrides);
-        } catch (const Error& e) {
-          fail("condition {} ({}): {}", id, file.string(), e.what());
-        }
+        job.config = config::load_run(schema(), file, overrides, fmt::format("condition {}", id));
         job.folder = run_folder(opt.out / "runs", id, epochs, job.config);
         jobs.emplace(key, std::move(job));
         order.push_back(key);
@@ -386,8 +382,7 @@ fs::path reproduce_guerguiev(const ReproduceOptions& opt) {
     for (const auto& o : opt.overrides) quoted.push_back(fmt::format("`{}`", o));
     report += fmt::format(
         "**A variant, not the paper's settings**: every run below was trained with {} (`--set`, applied after "
-        "each "
-        "condition's own config), so the paper's numbers beside ours are for orientation only.\n\n",
+        "each condition's own config), so the paper's numbers beside ours are for orientation only.\n\n",
         fmt::join(quoted, ", "));
   }
   for (const Figure* f : figures) {
