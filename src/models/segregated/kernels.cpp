@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include "apical/models/segregated/network.hpp"
+
 #include "core/simd.hpp"
 
 namespace apical::segregated::kernels {
@@ -19,17 +21,8 @@ APICAL_CLONES void sub_scaled(double* __restrict y, const double* __restrict c, 
   for (std::size_t i = 0; i < n; ++i) y[i] -= c[i] * a;
 }
 
-namespace {
-
-APICAL_CLONES void scale_reciprocal_one_plus(double* __restrict v, double a, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) v[i] = a * (1.0 / (1.0 + v[i]));
-}
-
-}  // namespace
-
-void rates(const double* soma, double* rate, double lambda_max, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) rate[i] = std::exp(-soma[i]);
-  scale_reciprocal_one_plus(rate, lambda_max, n);
+APICAL_CLONES void rates(const double* __restrict soma, double* __restrict rate, double lambda_max, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) rate[i] = lambda_max * sigmoid(soma[i]);
 }
 
 void apical(const double* Y, const double* fb, const double* c, double* out, std::size_t n, std::size_t n_fb) {

@@ -17,9 +17,9 @@ void add(double* __restrict y, const double* __restrict x, std::size_t n);
 /// y[i] -= c[i] * a
 void sub_scaled(double* __restrict y, const double* __restrict c, double a, std::size_t n);
 
-/// rate[i] = lambda_max * (1 / (1 + exp(-soma[i]))), lambda_max times the sigmoid as `sigmoid` writes it: the
-/// exponentials first (libm, one call each), then the rest as one vector loop (the divides overlap).
-void rates(const double* soma, double* rate, double lambda_max, std::size_t n);
+/// rate[i] = lambda_max * sigmoid(soma[i]) with `sigmoid` (and its exponential, apical::math::exp) inlined: one
+/// vector loop, the same bits as the scalar expression.
+void rates(const double* __restrict soma, double* __restrict rate, double lambda_max, std::size_t n);
 
 /// A[i] = (((0 + Y[i][0] fb[0]) + Y[i][1] fb[1]) + ... + Y[i][n_fb - 1] fb[n_fb - 1]) + c[i], Y row-major
 /// (n x n_fb): each neuron's sum in ascending k, eight neurons at a time so that their sums do not wait for each

@@ -2,6 +2,7 @@
 #include "apical/models/segregated/params.hpp"
 
 #include "apical/core/error.hpp"
+#include "apical/core/math.hpp"
 
 #include <cmath>
 
@@ -106,14 +107,14 @@ void Params::validate() const {
 }
 
 double psp_kernel(double t, double tau_s, double tau_L) {
-  return (std::exp(-t / tau_L) - std::exp(-t / tau_s)) / (tau_L - tau_s);
+  return (math::exp(-t / tau_L) - math::exp(-t / tau_s)) / (tau_L - tau_s);
 }
 
 Derived::Derived(const Params& p)
     : k_B(p.g_B / (p.g_L + p.g_B + p.g_A)),
       k_D(p.g_D / (p.g_L + p.g_D)),
-      decay_L(std::exp(-p.dt / p.tau_L)),
-      decay_s(std::exp(-p.dt / p.tau_s)) {
+      decay_L(math::exp(-p.dt / p.tau_L)),
+      decay_s(math::exp(-p.dt / p.tau_s)) {
   kappa.resize(static_cast<std::size_t>(p.kernel_steps));
   for (int d = 1; d <= p.kernel_steps; ++d) kappa[static_cast<std::size_t>(d - 1)] = psp_kernel(d * p.dt, p.tau_s, p.tau_L);
 }

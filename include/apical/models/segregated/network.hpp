@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "apical/core/math.hpp"
 #include "apical/core/rng.hpp"
 #include "apical/models/segregated/params.hpp"
 
@@ -273,9 +274,10 @@ class Network {
   SimState state_;
 };
 
-/// The logistic function.
-inline double sigmoid(double x) {
-  return 1.0 / (1.0 + std::exp(-x));
+/// The logistic function, with apical's own exponential (the same bits on every machine, and vectorisable:
+/// kernels::rates computes the same expression for a whole layer).
+__attribute__((always_inline)) inline double sigmoid(double x) {
+  return 1.0 / (1.0 + math::exp(-x));
 }
 
 /// The thinning test of a spike candidate, u bound < bound sigmoid(x), decided without evaluating sigmoid(x)
