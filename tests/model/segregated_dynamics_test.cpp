@@ -55,6 +55,36 @@ TEST(PspKernel, MatchesSpecValuesAndSum) {
   EXPECT_NEAR(total, 1.0, 0.05);
 }
 
+TEST(PspKernel, WindowWeightsGiveTheMeanOfThePerStepPsps) {
+  // s-bar from the spikes themselves (window_psp_weight, as the engine and the reference compute it) against the
+  // plain mean over the window steps of s(t) = sum_d kappa(d) S(t - d + 1), for windows shorter and longer than K.
+  const std::vector<double> kappa = Derived(Params{}).kappa;
+  const int k = static_cast<int>(kappa.size());
+  Stream s(5, "window-psp");
+  for (const int steps : {30, 50, 57}) {
+    for (const int len : {1, 3, k, 20, 50}) {
+      if (len > steps) continue;
+      const int first = steps - len;
+      // Counts of one unit for steps -K + 1 .. steps - 1 (index tau + K - 1), some of them above 1.
+      std::vector<double> counts(static_cast<std::size_t>(steps + k - 1));
+      for (auto& c : counts) c = s.uniform() < 0.3 ? (s.uniform() < 0.2 ? 2.0 : 1.0) : 0.0;
+      auto count = [&](int tau) { return counts[static_cast<std::size_t>(tau + k - 1)]; };
+      double plain = 0.0;
+      for (int t = first; t < steps; ++t) {
+        double psp = 0.0;
+        for (int d = 1; d <= k; ++d) psp += kappa[static_cast<std::size_t>(d - 1)] * count(t - d + 1);
+        plain += psp;
+      }
+      double weighted = 0.0;
+      for (int d = k; d >= 1; --d) weighted += count(first - d + 1) * window_psp_weight(kappa, d, d + len - 1);
+      for (int t = first + 1; t < steps; ++t) weighted += count(t) * window_psp_weight(kappa, 1, steps - t);
+      EXPECT_NEAR(weighted / len, plain / len, 1e-14 * (1.0 + plain / len)) << "steps " << steps << ", len " << len;
+    }
+  }
+  EXPECT_EQ(window_psp_weight(kappa, 3, 2), 0.0);
+  EXPECT_EQ(window_psp_weight(kappa, 1, 100), window_psp_weight(kappa, 1, k));
+}
+
 TEST(SteadyStateFactors, MatchSpec) {
   Params p;
   EXPECT_NEAR(Derived(p).k_B, 0.857143, 1e-6);

@@ -686,8 +686,9 @@ void Network::step_spiking(SimState& s, int label, bool teach, bool record) cons
     if (m + 1 < n_layers) {
       // Apical: A = Y s_fb + c [P Eq. 2, 13]; s_fb is the output layer's PSP after the previous step (or its
       // rates, Fig 7A), or, with layer-to-layer feedback, that of the layer above (not yet updated this step).
-      // With g_A = 0 the apical potential does not act on the soma; it is then computed only in the steps whose
-      // value is read (averaging windows, stochastic plateaus). Skipped values are never used.
+      // The averages need only the feedback signal (A-bar = Y s-bar_fb + c, run_phase), so with g_A = 0, where
+      // the apical potential does not act on the soma, s_fb is taken only in the steps whose value is read
+      // (averaging windows, stochastic plateaus) and A itself never. Skipped values are never used.
       if (record || p.g_A != 0.0) {
         const bool from_output = p.feedback_routing == FeedbackRouting::broadcast || m + 2 == n_layers;
         if (p.feedback_signal == FeedbackSignal::spikes) {
@@ -698,7 +699,7 @@ void Network::step_spiking(SimState& s, int label, bool teach, bool record) cons
         } else {
           L.feedback = from_output ? s.rate_out : s.layer[sz(m + 1)].rate;
         }
-        apical_input(w, L);
+        if (p.g_A != 0.0) apical_input(w, L);
       }
       // Soma [P Eq. 14; spec 2.2]: C <- C + dt (-g_L C + g_B (B - C) + g_A (A - C)).
       if (fused) {
@@ -786,6 +787,7 @@ void Network::run_phase(SimState& s, int steps, int label, bool teach, std::vect
   const Params& p = params_;
   const int n_layers = p.n_layers();
   const bool spiking = p.mode == Mode::spiking;
+  const bool truncated = spiking && p.kernel == KernelKind::truncated;
   // Averaging window (spec 4.3): the last window_steps steps (code), from settle_steps on (paper), or the last
   // step (non-spiking mode).
   int first = steps - 1;
@@ -802,17 +804,22 @@ void Network::run_phase(SimState& s, int steps, int label, bool teach, std::vect
     a.apical.assign(m + 1 < n_layers ? n : 0, 0.0);
     a.feedback.assign(m + 1 < n_layers ? sz(p.n_feedback(m)) : 0, 0.0);
     a.psp_pre.assign(sz(p.n_pre(m)), 0.0);
-    psp[sz(m)].assign(sz(p.n_pre(m)), 0.0);
+    if (!truncated) psp[sz(m)].assign(sz(p.n_pre(m)), 0.0);
   }
-  // Stochastic plateaus need each neuron's apical average at its own time: keep the last steps of A.
+  // Stochastic plateaus average each neuron's A over its own steps: keep the last steps of the feedback signal.
   const int ring = offsets != nullptr ? offset_window + 5 : 0;
-  std::vector<std::vector<std::vector<double>>> a_hist;
+  std::vector<std::vector<std::vector<double>>> fb_hist;
   if (ring > 0) {
-    a_hist.resize(sz(n_layers - 1));
+    fb_hist.resize(sz(n_layers - 1));
     for (int m = 0; m + 1 < n_layers; ++m) {
-      a_hist[sz(m)].assign(sz(ring), std::vector<double>(sz(p.layers[sz(m)]), 0.0));
+      fb_hist[sz(m)].assign(sz(ring), std::vector<double>(sz(p.n_feedback(m)), 0.0));
     }
   }
+  // s-bar of the truncated kernel from the spikes themselves (window_psp_weight): a spike of step tau adds its
+  // count times the sum of the kappa(t - tau + 1) of the window steps t it reaches.
+  auto add_slot = [&](std::vector<double>& acc, const SpikeSlot& slot, double weight) {
+    for (std::size_t e = 0; e < slot.size(); ++e) acc[slot.unit[e]] += static_cast<double>(slot.count[e]) * weight;
+  };
 
   for (int t = 0; t < steps; ++t) {
     if (spiking)
@@ -820,7 +827,7 @@ void Network::run_phase(SimState& s, int steps, int label, bool teach, std::vect
     else
       step_rate(s, label, teach);
     if (ring > 0) {
-      for (int m = 0; m + 1 < n_layers; ++m) a_hist[sz(m)][sz(t % ring)] = s.layer[sz(m)].apical;
+      for (int m = 0; m + 1 < n_layers; ++m) fb_hist[sz(m)][sz(t % ring)] = s.layer[sz(m)].feedback;
     }
     if (t < first) continue;
     for (int m = 0; m < n_layers; ++m) {
@@ -828,11 +835,21 @@ void Network::run_phase(SimState& s, int steps, int label, bool teach, std::vect
       const LayerState& L = s.layer[sz(m)];
       for (std::size_t i = 0; i < a.soma.size(); ++i) a.soma[i] += L.soma[i];
       for (std::size_t i = 0; i < a.rate.size(); ++i) a.rate[i] += L.rate[i];
-      for (std::size_t i = 0; i < a.apical.size(); ++i) a.apical[i] += L.apical[i];
       for (std::size_t k = 0; k < a.feedback.size(); ++k) a.feedback[k] += L.feedback[k];
+      const PopulationState& pre_pop = m == 0 ? s.input : s.pop[sz(m - 1)];
+      if (truncated) {
+        const int k = pre_pop.spikes.depth();
+        if (t == first) {
+          for (int d = k; d >= 1; --d)  // the spikes of steps first - K + 1 .. first, oldest first
+            add_slot(a.psp_pre, pre_pop.spikes.slot(d), window_psp_weight(derived_.kappa, d, d + len - 1));
+        } else {
+          add_slot(a.psp_pre, pre_pop.spikes.slot(1), window_psp_weight(derived_.kappa, 1, steps - t));
+        }
+        continue;
+      }
       std::vector<double>& pre = psp[sz(m)];
       if (spiking)
-        population_psp(m == 0 ? s.input : s.pop[sz(m - 1)], pre);
+        population_psp(pre_pop, pre);
       else
         pre = m == 0 ? s.input_rate : s.layer[sz(m - 1)].rate;
       for (std::size_t j = 0; j < pre.size(); ++j) a.psp_pre[j] += pre[j];
@@ -843,21 +860,32 @@ void Network::run_phase(SimState& s, int steps, int label, bool teach, std::vect
     LayerAverages& a = avg[sz(m)];
     for (auto& v : a.soma) v /= n_avg;
     for (auto& v : a.rate) v /= n_avg;
-    for (auto& v : a.apical) v /= n_avg;
     for (auto& v : a.feedback) v /= n_avg;
     for (auto& v : a.psp_pre) v /= n_avg;
     if (m + 1 == n_layers) continue;
+    // A-bar = Y s-bar_fb + c: A is linear in s_fb, so its mean is that of s_fb mapped once.
+    const LayerWeights& w = weights_.layers[sz(m)];
+    const std::size_t n_fb = a.feedback.size();
+    kernels::apical(w.Y.data(), a.feedback.data(), w.c.data(), a.apical.data(), a.apical.size(), n_fb);
     // Plateau potentials alpha = sigma(A-bar) [P Eq. 5, 21].
     a.plateau.resize(a.apical.size());
     if (ring == 0) {
       for (std::size_t i = 0; i < a.apical.size(); ++i) a.plateau[i] = sigmoid(a.apical[i]);
     } else {
+      // Each neuron's A-bar over its own offset_window steps ending at its plateau step.
       const auto& offs = (*offsets)[sz(m)];
+      std::vector<double> fb_mean(n_fb);
+      double a_i = 0.0;
       for (std::size_t i = 0; i < a.apical.size(); ++i) {
         const int end = steps - 1 - offs[i];  // the neuron's plateau step
-        double sum = 0.0;
-        for (int t = end - offset_window + 1; t <= end; ++t) sum += a_hist[sz(m)][sz(t % ring)][i];
-        a.plateau[i] = sigmoid(sum / static_cast<double>(offset_window));
+        std::fill(fb_mean.begin(), fb_mean.end(), 0.0);
+        for (int t = end - offset_window + 1; t <= end; ++t) {
+          const std::vector<double>& fb = fb_hist[sz(m)][sz(t % ring)];
+          for (std::size_t k = 0; k < n_fb; ++k) fb_mean[k] += fb[k];
+        }
+        for (auto& v : fb_mean) v /= static_cast<double>(offset_window);
+        kernels::apical(&w.Y[i * n_fb], fb_mean.data(), &w.c[i], &a_i, 1, n_fb);
+        a.plateau[i] = sigmoid(a_i);
       }
     }
   }

@@ -201,18 +201,34 @@ void ReferenceNetwork::phase(State& s, int steps, int label, bool teach, std::ve
     a.feedback.assign(m + 1 < n_layers ? sz(p.n_feedback(m)) : 0, 0.0);
     a.psp_pre.assign(sz(p.n_pre(m)), 0.0);
   }
-  std::vector<std::vector<std::vector<double>>> apical_history(sz(n_layers));  // every step of A, kept whole
+  // Every step's feedback signal, kept whole (for the stochastic plateaus' per-neuron windows).
+  std::vector<std::vector<std::vector<double>>> feedback_history(sz(n_layers));
+  const bool truncated = spiking && p.kernel == KernelKind::truncated;
+  const int k_steps = p.kernel_steps;
   for (int t = 0; t < steps; ++t) {
     step(s, label, teach);
-    for (int m = 0; m + 1 < n_layers; ++m) apical_history[sz(m)].push_back(s.layer[sz(m)].apical);
+    for (int m = 0; m + 1 < n_layers; ++m) feedback_history[sz(m)].push_back(s.layer[sz(m)].feedback);
     if (t < first) continue;
     for (int m = 0; m < n_layers; ++m) {
       LayerAverages& a = avg[sz(m)];
       const Layer& L = s.layer[sz(m)];
       for (std::size_t i = 0; i < a.soma.size(); ++i) a.soma[i] += L.soma[i];
       for (std::size_t i = 0; i < a.rate.size(); ++i) a.rate[i] += L.rate[i];
-      for (std::size_t i = 0; i < a.apical.size(); ++i) a.apical[i] += L.apical[i];
       for (std::size_t k = 0; k < a.feedback.size(); ++k) a.feedback[k] += L.feedback[k];
+      if (truncated) {
+        // s-bar of the truncated kernel: every spike of steps first - K + 1 .. last, oldest first, times the kappa
+        // values of the window steps it reaches (window_psp_weight); the spikes of this step, and at the first
+        // window step also those of the K - 1 steps before it.
+        const Population& pre = s.pop[sz(m)];
+        const int d_oldest = t == first ? k_steps : 1;
+        for (int d = d_oldest; d >= 1; --d) {
+          const double weight = t == first ? window_psp_weight(derived_.kappa, d, d + (steps - first) - 1)
+                                           : window_psp_weight(derived_.kappa, 1, steps - t);
+          const std::vector<double>& counts = pre.history[sz(d - 1)];
+          for (std::size_t j = 0; j < counts.size(); ++j) a.psp_pre[j] += counts[j] * weight;
+        }
+        continue;
+      }
       const std::vector<double> pre =
           spiking ? psp(s.pop[sz(m)]) : (m == 0 ? s.input_rate : s.layer[sz(m - 1)].rate);
       for (std::size_t j = 0; j < pre.size(); ++j) a.psp_pre[j] += pre[j];
@@ -221,20 +237,32 @@ void ReferenceNetwork::phase(State& s, int steps, int label, bool teach, std::ve
   const double n_avg = steps - first;
   for (int m = 0; m < n_layers; ++m) {
     LayerAverages& a = avg[sz(m)];
-    for (auto* v : {&a.soma, &a.rate, &a.apical, &a.feedback, &a.psp_pre}) {
+    for (auto* v : {&a.soma, &a.rate, &a.feedback, &a.psp_pre}) {
       for (auto& x : *v) x /= n_avg;
     }
     if (m + 1 == n_layers) continue;
+    // A-bar = Y s-bar_fb + c (the mean of A = Y s_fb + c), each sum in ascending k, then the bias.
+    const LayerWeights& w = weights_.layers[sz(m)];
+    const std::size_t n_fb = a.feedback.size();
+    auto apical_of = [&](std::size_t i, const std::vector<double>& fb) {
+      double acc = 0.0;
+      for (std::size_t k = 0; k < n_fb; ++k) acc += w.Y[i * n_fb + k] * fb[k];
+      return acc + w.c[i];
+    };
     a.plateau.resize(a.apical.size());
     for (std::size_t i = 0; i < a.apical.size(); ++i) {
+      a.apical[i] = apical_of(i, a.feedback);
       if (offsets == nullptr) {
         a.plateau[i] = sigmoid(a.apical[i]);
         continue;
       }
       const int end = steps - 1 - (*offsets)[sz(m)][i];
-      double sum = 0.0;
-      for (int t = end - offset_window + 1; t <= end; ++t) sum += apical_history[sz(m)][sz(t)][i];
-      a.plateau[i] = sigmoid(sum / static_cast<double>(offset_window));
+      std::vector<double> fb_mean(n_fb, 0.0);
+      for (int t = end - offset_window + 1; t <= end; ++t) {
+        for (std::size_t k = 0; k < n_fb; ++k) fb_mean[k] += feedback_history[sz(m)][sz(t)][k];
+      }
+      for (auto& v : fb_mean) v /= static_cast<double>(offset_window);
+      a.plateau[i] = sigmoid(apical_of(i, fb_mean));
     }
   }
 }

@@ -274,6 +274,18 @@ class Network {
   SimState state_;
 };
 
+/// kappa(d_lo) + ... + kappa(d_hi) (1-based delays, at most K = kappa.size(), summed in ascending d from 0): the
+/// weight of a spike of step tau in the window average of its PSP, where d_lo = max(1, first - tau + 1) and
+/// d_hi = min(K, last - tau + 1) bound the window steps t = tau + d - 1 it reaches (spec 2.1, 4.3).
+/// s-bar_j = (sum over the spikes of j in steps first - K + 1 .. last, in ascending step, of count * weight) / len
+/// is then the mean over the window of the truncated-kernel PSP s_j(t) = sum_d kappa(d) S_j(t - d + 1).
+inline double window_psp_weight(const std::vector<double>& kappa, int d_lo, int d_hi) {
+  double w = 0.0;
+  const int k = static_cast<int>(kappa.size());
+  for (int d = d_lo; d <= d_hi && d <= k; ++d) w += kappa[static_cast<std::size_t>(d - 1)];
+  return w;
+}
+
 /// The logistic function, with apical's own exponential (the same bits on every machine, and vectorisable:
 /// kernels::rates computes the same expression for a whole layer).
 __attribute__((always_inline)) inline double sigmoid(double x) {
