@@ -97,21 +97,20 @@ const Ziggurat kNormal(
 
 }  // namespace
 
-double Stream::standard_exponential() {
+const double* const Stream::kExponentialLayers = kExponential.x.data();
+
+double Stream::standard_exponential_beyond(std::size_t i, double x) {
+  // The draw of standard_exponential() whose point (layer i, x) was not under the curve for sure, continued.
   const Ziggurat& z = kExponential;
   for (;;) {
-    const std::uint64_t word = next_u64();
-    const std::size_t i = word & 0xFFU;
-    const double x = static_cast<double>(word >> 11) * 0x1.0p-53 * z.x[i];
-    if (x < z.x[i + 1]) return x;
     if (i == 0) return kExpR - std::log(uniform_pos());
     // The wedge between x_{i+1} and x_i: accept under the curve.
     if (z.f[i] + uniform() * (z.f[i + 1] - z.f[i]) < std::exp(-x)) return x;
+    const std::uint64_t word = next_u64();
+    i = word & 0xFFU;
+    x = static_cast<double>(word >> 11) * 0x1.0p-53 * z.x[i];
+    if (x < z.x[i + 1]) return x;
   }
-}
-
-double Stream::exponential(double rate) {
-  return standard_exponential() / rate;
 }
 
 double Stream::normal() {

@@ -11,6 +11,7 @@
 // one integer (the number of draws taken), which is what checkpoints store.
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 
@@ -35,9 +36,16 @@ class Stream {
   /// Uniform on (0, 1]: never 0, safe for logarithms.
   double uniform_pos() { return static_cast<double>((next_u64() >> 11) + 1) * 0x1.0p-53; }
   /// Exponential with the given rate (mean 1/rate): standard_exponential() / rate.
-  double exponential(double rate);
-  /// Exponential with mean 1, by the ziggurat method (one 64-bit word for about 97.8 % of draws).
-  double standard_exponential();
+  double exponential(double rate) { return standard_exponential() / rate; }
+  /// Exponential with mean 1, by the ziggurat method (one 64-bit word for about 97.8 % of draws). The common case
+  /// is inline; the rest (wedges, tail, rejections) in standard_exponential_beyond.
+  double standard_exponential() {
+    const std::uint64_t word = next_u64();
+    const std::size_t i = word & 0xFFU;
+    const double x = static_cast<double>(word >> 11) * 0x1.0p-53 * kExponentialLayers[i];
+    if (x < kExponentialLayers[i + 1]) return x;
+    return standard_exponential_beyond(i, x);
+  }
   /// Standard normal by the ziggurat method (one 64-bit word for about 99 % of draws; the sign from a ninth bit).
   double normal();
   /// Wald (inverse Gaussian) with the given mean and shape, by Michael, Schucany & Haas (1976).
@@ -52,6 +60,9 @@ class Stream {
 
  private:
   void refill();
+  double standard_exponential_beyond(std::size_t i, double x);
+  /// The exponential ziggurat's layer edges x_0 .. x_256 (rng.cpp).
+  static const double* const kExponentialLayers;
 
   std::array<std::uint64_t, 2> key_{};
   std::array<std::uint64_t, 3> index_{};
