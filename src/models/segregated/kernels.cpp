@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 #include "kernels.hpp"
 
-#include <cmath>
-
 #include "apical/models/segregated/network.hpp"
 
 #include "core/simd.hpp"
